@@ -1,0 +1,111 @@
+//! The checker's command line. It is started by `cargo xtask`, not by hand, but every mistake
+//! still gets one clear line.
+
+use anyhow::{bail, Context, Result};
+use lab::{LabPaths, Profile};
+use std::path::PathBuf;
+
+pub const USAGE: &str = "\
+usage: checker check --rootfs DIR --state DIR [--json] [--jobs N] [--only NAME] NN=BINARY...
+       checker run --rootfs DIR --state DIR [--profile NAME] BINARY [ARGS...]
+       checker lab-up-down --rootfs DIR --state DIR
+       checker doctor --rootfs DIR --state DIR
+(started by `cargo xtask`; see `cargo xtask --help`)
+";
+
+/// What the checker was asked to do.
+#[derive(Debug)]
+pub enum Request {
+    /// Run the checks of some steps against their binaries.
+    Check {
+        paths: LabPaths,
+        /// `(step number, binary)` pairs.
+        targets: Vec<(String, PathBuf)>,
+        json: bool,
+        jobs: usize,
+        /// Only the check with this name (in every step given).
+        only: Option<String>,
+    },
+    /// Start a lab and run one program in it, in the foreground.
+    Run {
+        paths: LabPaths,
+        profile: Profile,
+        program: Vec<String>,
+    },
+    /// Internal: one check inside a fresh lab.
+    LabTask {
+        paths: LabPaths,
+        check: String,
+        binary: PathBuf,
+    },
+    /// Build a lab and tear it down (for benchmarks).
+    LabUpDown { paths: LabPaths },
+    /// Try each kernel feature the workshop needs, in a lab.
+    Doctor { paths: LabPaths },
+}
+
+pub fn parse(args: &[String]) -> Result<Request> {
+    let Some(verb) = args.first() else { bail!("missing command") };
+    let mut rootfs = None;
+    let mut state = None;
+    let mut json = false;
+    let mut jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut only = None;
+    let mut profile = Profile::Fresh;
+    let mut check = None;
+    let mut binary = None;
+    let mut rest = Vec::new();
+    let mut args = args[1..].iter();
+    while let Some(arg) = args.next() {
+        let mut value = |name: &str| args.next().cloned().with_context(|| format!("{name} needs a value"));
+        match arg.as_str() {
+            "--rootfs" => rootfs = Some(PathBuf::from(value("--rootfs")?)),
+            "--state" => state = Some(PathBuf::from(value("--state")?)),
+            "--json" => json = true,
+            "--jobs" => jobs = value("--jobs")?.parse().context("--jobs takes a number")?,
+            "--only" => only = Some(value("--only")?),
+            "--profile" => profile = Profile::parse(&value("--profile")?)?,
+            "--check" => check = Some(value("--check")?),
+            "--bin" => binary = Some(PathBuf::from(value("--bin")?)),
+            _ if verb == "run" => {
+                rest.push(arg.clone());
+                rest.extend(args.by_ref().cloned());
+            }
+            _ if arg.starts_with("--") => bail!("unknown option {arg}"),
+            _ => rest.push(arg.clone()),
+        }
+    }
+    let paths = LabPaths {
+        rootfs: rootfs.context("--rootfs is required")?,
+        state: state.context("--state is required")?,
+    };
+    Ok(match verb.as_str() {
+        "check" => {
+            let targets = rest
+                .iter()
+                .map(|t| {
+                    let (step, bin) = t.split_once('=').with_context(|| format!("expected NN=BINARY, got {t}"))?;
+                    Ok((step.to_string(), PathBuf::from(bin)))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if targets.is_empty() {
+                bail!("check needs at least one NN=BINARY");
+            }
+            Request::Check { paths, targets, json, jobs, only }
+        }
+        "run" => {
+            if rest.is_empty() {
+                bail!("run needs a program");
+            }
+            Request::Run { paths, profile, program: rest }
+        }
+        "lab-task" => Request::LabTask {
+            paths,
+            check: check.context("--check is required")?,
+            binary: binary.context("--bin is required")?,
+        },
+        "lab-up-down" => Request::LabUpDown { paths },
+        "doctor" => Request::Doctor { paths },
+        other => bail!("unknown command '{other}'"),
+    })
+}

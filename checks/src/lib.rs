@@ -1,0 +1,11 @@
+//! The workshop's checks and the machinery that runs each of them in a lab of its own.
+
+pub mod catalog;
+pub mod cli;
+pub mod coordinator;
+pub mod doctor;
+pub mod lab_task;
+pub mod probe;
+pub mod report;
+mod steps;
+pub mod verdict;

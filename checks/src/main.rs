@@ -1,0 +1,80 @@
+//! `checker`: the part of the workshop that needs privileges. It becomes root in a user
+//! namespace of its own (or runs as root through sudo), and puts everything in labs.
+
+use checks::cli::{self, Request};
+use checks::{catalog, coordinator, doctor, lab_task, report};
+use lab::userns;
+use lab::Lab;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let request = match cli::parse(&args) {
+        Ok(request) => request,
+        Err(e) => {
+            eprintln!("checker: {e:#}");
+            eprint!("{}", cli::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    // Before any thread exists: a user namespace can only be entered single-threaded.
+    if !matches!(request, Request::LabTask { .. }) {
+        if let Err(e) = userns::become_root() {
+            eprintln!("checker: {e:#}");
+            return ExitCode::from(3);
+        }
+    }
+    match dispatch(request) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("checker: {e:#}");
+            ExitCode::from(3)
+        }
+    }
+}
+
+fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
+    match request {
+        Request::Check { paths, targets, json, jobs, only } => {
+            let mut plan = Vec::new();
+            for (number, binary) in targets {
+                let Some(step) = catalog::step(&number) else {
+                    anyhow::bail!("unknown step '{number}': the steps are {}", catalog::step_list());
+                };
+                for check in step.checks {
+                    if only.as_deref().is_none_or(|name| name == check.name) {
+                        plan.push(coordinator::Job { step, check, binary: binary.clone() });
+                    }
+                }
+            }
+            let results = coordinator::run(&plan, &paths, jobs)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&results)?);
+            } else {
+                print!("{}", report::render(&results));
+            }
+            Ok(if report::all_passed(&results) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+        Request::LabTask { paths, check, binary } => {
+            lab_task::run(paths, &check, binary)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Request::Run { paths, profile, program } => {
+            let lab = Lab::enter(paths, profile, std::io::stdin().is_terminal())?;
+            let status = lab
+                .step_command(std::path::Path::new(&program[0]))
+                .args(&program[1..])
+                .status()?;
+            Ok(ExitCode::from(status.code().unwrap_or(1) as u8))
+        }
+        Request::LabUpDown { paths } => {
+            Lab::enter(paths, lab::Profile::Fresh, false)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Request::Doctor { paths } => {
+            Lab::enter(paths, lab::Profile::Fresh, false)?;
+            Ok(if doctor::run() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! Observations shared by several steps' checks.
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+use std::process::Output;
+
+/// Devices the kernel itself adds to every new network namespace when tunnel modules are
+/// loaded; they are not the learner's doing.
+pub const FALLBACK_DEVICES: [&str; 9] = [
+    "sit0", "tunl0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6tnl0", "ip6gre0", "ip6_vti0",
+];
+
+/// One network interface, as `ip -j link` describes it.
+#[derive(Debug, Clone)]
+pub struct Link {
+    pub name: String,
+    pub up: bool,
+}
+
+/// Parses `ip -j link` output, leaving out the kernel's fallback devices.
+pub fn links(output: &Output) -> Result<Vec<Link>> {
+    let value: Value = serde_json::from_slice(&output.stdout).with_context(|| {
+        format!("ip -j link gave no JSON: {}", String::from_utf8_lossy(&output.stderr))
+    })?;
+    Ok(value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| Link {
+            name: l["ifname"].as_str().unwrap_or("?").to_string(),
+            up: l["flags"]
+                .as_array()
+                .is_some_and(|f| f.iter().any(|x| x == "UP")),
+        })
+        .filter(|l| !FALLBACK_DEVICES.contains(&l.name.as_str()))
+        .collect())
+}
+
+/// `lo (UP), eth0 (DOWN)` for reports.
+pub fn describe(links: &[Link]) -> String {
+    if links.is_empty() {
+        return "no interfaces at all".to_string();
+    }
+    links
+        .iter()
+        .map(|l| format!("{} ({})", l.name, if l.up { "UP" } else { "DOWN" }))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// stdout and stderr of a command, trimmed, for reports.
+pub fn text(output: &Output) -> String {
+    let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.push_str(&String::from_utf8_lossy(&output.stderr));
+    text.trim_end().to_string()
+}

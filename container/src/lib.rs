@@ -1,0 +1,97 @@
+//! The workshop's container runtime. It is given to learners: they write networking hooks, and
+//! this crate calls them at the right moments, the way runc calls OCI hooks or CNI plugins.
+//!
+//! A container here is a process started with `clone()` in new mount, UTS, PID and IPC
+//! namespaces (plus whatever [`Networking::namespaces`] adds), with its own copy of a busybox
+//! root filesystem, `/proc` mounted and a hostname. The order of events is:
+//!
+//! 1. the parent clones the child, which waits;
+//! 2. the parent runs [`Networking::on_host`] with the child's PID;
+//! 3. the child runs [`Networking::in_container`] (still seeing the lab's files, so `ip` is
+//!    the lab's iproute2), then pivots into its root filesystem and execs the command;
+//! 4. when the command ends, however it ends, the parent runs [`Networking::after_exit`];
+//! 5. the step binary exits with the command's exit status.
+
+mod child;
+mod cli;
+mod hooks;
+pub mod protocol;
+mod rootfs;
+mod signals;
+mod start;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub use nix::sched::CloneFlags;
+pub use nix::unistd::Pid;
+
+/// What the learner's hooks are told about the container they set up.
+#[derive(Debug, Clone)]
+pub struct Container {
+    /// The container's name (`--name`); also its hostname. Unique among running containers.
+    pub name: String,
+    /// The PID of the container's first process, as the host sees it.
+    pub pid: Pid,
+    /// The container's own root filesystem, seen from the host. Files written under it
+    /// (for example `etc/resolv.conf`) are what the container sees.
+    pub rootfs: PathBuf,
+}
+
+/// A networking hook: learner code called by the runtime.
+pub type Hook = fn(&Container) -> anyhow::Result<()>;
+
+/// The learner's networking code, wired into the runtime by each step's `main.rs`.
+#[derive(Clone, Copy)]
+pub struct Networking {
+    /// Namespaces the container gets on top of mount, UTS, PID and IPC.
+    pub namespaces: fn() -> CloneFlags,
+    /// Runs on the host after the container's namespaces exist, before the container
+    /// configures itself. This is where host-side links and rules are made.
+    pub on_host: Hook,
+    /// Runs inside the container's namespaces after `on_host` has finished and before the
+    /// command starts.
+    pub in_container: Hook,
+    /// Runs on the host after the container has ended, whether it exited, failed or was killed.
+    pub after_exit: Hook,
+}
+
+impl Networking {
+    /// No networking at all: the container shares the host's network namespace.
+    pub const NONE: Networking = Networking {
+        namespaces: CloneFlags::empty,
+        on_host: nothing,
+        in_container: nothing,
+        after_exit: nothing,
+    };
+}
+
+fn nothing(_: &Container) -> anyhow::Result<()> {
+    Ok(())
+}
+
+/// The step binary's `main`: parses `run [--name NAME] [-- CMD ARGS...]`, starts the container
+/// with the learner's `networking`, and returns the command's exit status.
+pub fn main(networking: Networking) -> ExitCode {
+    hooks::install_panic_report();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let request = match cli::parse(&args) {
+        Ok(cli::Parsed::Run(request)) => request,
+        Ok(cli::Parsed::Help) => {
+            print!("{}", cli::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("{}: {e:#}", protocol::PREFIX);
+            eprint!("{}", cli::USAGE);
+            return ExitCode::from(protocol::EXIT_USAGE);
+        }
+    };
+    match start::run(&request, networking) {
+        Ok(status) => ExitCode::from(status),
+        Err(e) => {
+            eprintln!("{}: {e:#}", protocol::PREFIX);
+            ExitCode::from(protocol::EXIT_RUNTIME)
+        }
+    }
+}

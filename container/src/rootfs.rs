@@ -1,0 +1,97 @@
+//! Each container's own root filesystem: a small directory tree whose `/etc` is the
+//! container's alone, with the lab's busybox `/bin` mounted read-only into it.
+
+use anyhow::{bail, Context, Result};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use nix::unistd::{chdir, pivot_root};
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+
+/// Directories every container root has.
+const DIRS: [&str; 8] = ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "usr"];
+/// Device nodes bound in from the lab's `/dev`.
+const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
+
+/// Parent side: lays out `root` (which must not exist yet) from the base root filesystem.
+pub fn prepare(base: &Path, root: &Path) -> Result<()> {
+    if !base.join("bin/busybox").is_file() {
+        bail!(
+            "no busybox root filesystem at {}: `cargo xtask` builds it on first use",
+            base.display()
+        );
+    }
+    fs::create_dir(root).with_context(|| format!("creating {}", root.display()))?;
+    for dir in DIRS {
+        fs::create_dir(root.join(dir)).with_context(|| format!("creating {dir} in the rootfs"))?;
+    }
+    for (link, target) in [("sbin", "bin"), ("usr/bin", "../bin"), ("usr/sbin", "../bin")] {
+        symlink(target, root.join(link)).with_context(|| format!("linking {link}"))?;
+    }
+    for entry in fs::read_dir(base.join("etc")).context("reading the base rootfs's etc")? {
+        let entry = entry?;
+        fs::copy(entry.path(), root.join("etc").join(entry.file_name()))
+            .with_context(|| format!("copying {}", entry.path().display()))?;
+    }
+    Ok(())
+}
+
+/// Child side, in the container's new mount namespace: makes `root` the root directory.
+pub fn enter(base: &Path, root: &Path) -> Result<()> {
+    let none: Option<&str> = None;
+    // Nothing mounted from here on may propagate back to the lab.
+    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+        .context("making mounts private")?;
+    bind(root, root, MsFlags::empty())?;
+    bind(&base.join("bin"), &root.join("bin"), MsFlags::empty())?;
+    // Best effort: the shared busybox stays read-only where the kernel lets us say so.
+    let _ = remount_read_only(&root.join("bin"));
+    mount(Some("tmpfs"), &root.join("dev"), Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755"))
+        .context("mounting /dev")?;
+    for device in DEVICES {
+        let node = root.join("dev").join(device);
+        fs::write(&node, b"").with_context(|| format!("creating /dev/{device}"))?;
+        // A missing device on the lab side is not fatal: the container simply lacks it.
+        let _ = bind(&Path::new("/dev").join(device), &node, MsFlags::empty());
+    }
+    mount(Some("tmpfs"), &root.join("tmp"), Some("tmpfs"), MsFlags::MS_NOSUID, none)
+        .context("mounting /tmp")?;
+    // In a user namespace the kernel allows a new procfs or sysfs only while a fully visible
+    // one exists, so both are mounted before the lab's root goes away.
+    mount(Some("proc"), &root.join("proc"), Some("proc"), MsFlags::empty(), none)
+        .context("mounting /proc")?;
+    // sysfs shows the container's own network devices; read-only, and optional.
+    let _ = mount(Some("sysfs"), &root.join("sys"), Some("sysfs"), MsFlags::MS_RDONLY, none);
+
+    // runc's way: pivot the root onto itself, then detach the old root stacked underneath.
+    chdir(root).context("chdir into the rootfs")?;
+    pivot_root(".", ".").context("pivot_root into the container's root")?;
+    umount2(".", MntFlags::MNT_DETACH).context("detaching the old root")?;
+    chdir("/").context("chdir /")?;
+    Ok(())
+}
+
+fn bind(source: &Path, target: &Path, extra: MsFlags) -> Result<()> {
+    let none: Option<&str> = None;
+    mount(Some(source), target, none, MsFlags::MS_BIND | MsFlags::MS_REC | extra, none)
+        .with_context(|| format!("bind-mounting {} on {}", source.display(), target.display()))
+}
+
+fn remount_read_only(target: &Path) -> Result<()> {
+    use nix::sys::statvfs::{statvfs, FsFlags};
+    let none: Option<&str> = None;
+    // In a user namespace a remount must keep the flags the mount already has.
+    let current = statvfs(target)?.flags();
+    let mut flags = MsFlags::MS_BIND | MsFlags::MS_REMOUNT | MsFlags::MS_RDONLY;
+    for (have, keep) in [
+        (FsFlags::ST_NOSUID, MsFlags::MS_NOSUID),
+        (FsFlags::ST_NODEV, MsFlags::MS_NODEV),
+        (FsFlags::ST_NOEXEC, MsFlags::MS_NOEXEC),
+    ] {
+        if current.contains(have) {
+            flags |= keep;
+        }
+    }
+    mount(none, target, none, flags, none)
+        .with_context(|| format!("making {} read-only", target.display()))
+}

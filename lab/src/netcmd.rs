@@ -1,0 +1,85 @@
+//! Running the network tools (`ip`, `iptables`, `nsenter`) with errors that say what failed.
+
+use anyhow::{bail, Context, Result};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// Where the network tools live on Debian, Ubuntu and friends; ordinary users' PATH often
+/// lacks the sbin directories.
+pub const TOOL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// Runs `program args...`, returning its standard output; a failure carries its stderr.
+pub fn run(program: &str, args: &[&str]) -> Result<String> {
+    let output = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("cannot run {program}: is it installed?"))?;
+    if !output.status.success() {
+        bail!(
+            "`{program} {}` failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+}
+
+/// Runs several `ip` commands in one process (`ip -batch -`): fast, and all-or-nothing
+/// in its error reporting.
+pub fn ip_batch(commands: &[String]) -> Result<()> {
+    let mut child = Command::new("ip")
+        .args(["-batch", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot run ip: is iproute2 installed?")?;
+    let mut stdin = child.stdin.take().context("ip's stdin")?;
+    stdin.write_all(commands.join("\n").as_bytes())?;
+    drop(stdin);
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "ip -batch failed: {}\n(commands: {})",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            commands.join("; ")
+        );
+    }
+    Ok(())
+}
+
+/// A command run in the network namespace of process (or thread) `pid`.
+pub fn in_netns_of(pid: i32, program: &str) -> Command {
+    let mut command = Command::new("nsenter");
+    command.arg("-t").arg(pid.to_string()).args(["-n", "--", program]);
+    command
+}
+
+/// A command run inside a container, in all of its namespaces and its root filesystem,
+/// with the container's own PATH (like `docker exec`).
+pub fn in_container(pid: i32, program: &str) -> Command {
+    let mut command = Command::new("nsenter");
+    command
+        .arg("-t")
+        .arg(pid.to_string())
+        .args(["-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"])
+        .args(["/bin/env", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", program]);
+    command
+}
+
+/// Writes a sysctl of the calling thread's network namespace.
+pub fn set_sysctl(key: &str, value: &str) -> Result<()> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    std::fs::write(&path, value).with_context(|| format!("setting {key}={value}"))
+}
+
+/// Reads a sysctl of the calling thread's network namespace.
+pub fn sysctl(key: &str) -> Result<String> {
+    let path = format!("/proc/sys/{}", key.replace('.', "/"));
+    Ok(std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {key}"))?
+        .trim()
+        .to_string())
+}

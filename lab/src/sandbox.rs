@@ -1,0 +1,202 @@
+//! Entering a lab: the process that calls [`Lab::enter`] becomes the lab's keeper, and the call
+//! returns in a new process that is PID 1 of the lab's PID namespace, on the lab host.
+
+use crate::addresses::*;
+use crate::internet::{self, Internet};
+use crate::netcmd;
+use crate::profile::Profile;
+use crate::userns;
+use container::protocol::env as container_protocol;
+use anyhow::{Context, Result};
+use nix::mount::{mount, MsFlags};
+use nix::sched::{unshare, CloneFlags};
+use nix::sys::prctl;
+use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
+use nix::sys::wait::{waitpid, WaitStatus};
+use nix::unistd::{fork, getpid, ForkResult, Pid};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where the lab finds and keeps its files.
+#[derive(Debug, Clone)]
+pub struct LabPaths {
+    /// The busybox root filesystem containers are made from (read-only to the lab).
+    pub rootfs: PathBuf,
+    /// An existing directory; the lab mounts its own private tmpfs on it.
+    pub state: PathBuf,
+}
+
+/// A lab, seen from inside (its PID 1).
+pub struct Lab {
+    paths: LabPaths,
+    internet: Internet,
+    profile: Profile,
+}
+
+impl Lab {
+    /// Creates a lab and moves into it. Call while the process is single-threaded, after
+    /// [`userns::become_root`]. In the calling process this never returns: it waits for the lab
+    /// and exits with its status. When `interactive`, Ctrl-C is left to the lab's foreground
+    /// program instead of ending the lab.
+    pub fn enter(paths: LabPaths, profile: Profile, interactive: bool) -> Result<Lab> {
+        unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)
+            .map_err(|e| anyhow::anyhow!("creating the lab host's namespaces: {}", userns::explain(Some(e))))?;
+        let none: Option<&str> = None;
+        mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
+            .context("making the lab's mounts private")?;
+        unshare(CloneFlags::CLONE_NEWPID).context("creating the lab's PID namespace")?;
+        if interactive {
+            keep_going_on_ctrl_c();
+        }
+        // The keeper holds the write end of this pipe until it dies: the lab can tell whether
+        // it is already gone (its PID is not visible from the lab's PID namespace).
+        let (alive_read, alive_write) = nix::unistd::pipe().context("pipe")?;
+        // SAFETY: single-threaded here (the caller's contract).
+        match unsafe { fork() }.context("fork")? {
+            ForkResult::Parent { child } => {
+                drop(alive_read);
+                keep(child)
+            }
+            ForkResult::Child => drop(alive_write),
+        }
+        // The lab must not outlive its keeper, however the keeper ends.
+        prctl::set_pdeathsig(Signal::SIGKILL).context("PR_SET_PDEATHSIG")?;
+        if keeper_gone(&alive_read) {
+            std::process::exit(1);
+        }
+        drop(alive_read);
+        let lab = Self::build(paths, profile).context("building the lab")?;
+        Ok(lab)
+    }
+
+    fn build(paths: LabPaths, profile: Profile) -> Result<Lab> {
+        let none: Option<&str> = None;
+        mount(Some("proc"), "/proc", Some("proc"), MsFlags::empty(), none)
+            .context("mounting the lab's /proc")?;
+        mount(Some("sysfs"), "/sys", Some("sysfs"), MsFlags::empty(), none)
+            .context("mounting the lab's /sys")?;
+        fs::create_dir_all(&paths.state)
+            .with_context(|| format!("creating {}", paths.state.display()))?;
+        mount(Some("tmpfs"), &paths.state, Some("tmpfs"), MsFlags::empty(), Some("mode=755"))
+            .context("mounting the lab's state directory")?;
+        install_resolv_conf(&paths.state)?;
+        std::env::set_var("PATH", netcmd::TOOL_PATH);
+
+        ipv4_only()?;
+        netcmd::ip_batch(&["link set lo up".to_string()])?;
+        let internet = internet::start(getpid())?;
+        netcmd::ip_batch(&[
+            format!("addr add {HOST_ADDR}/{UPLINK_PREFIX} dev {HOST_UPLINK}"),
+            format!("link set {HOST_UPLINK} up"),
+            format!("route add default via {ROUTER_ADDR}"),
+        ])
+        .context("wiring the lab host's uplink")?;
+        wait_for_carrier(HOST_UPLINK)?;
+        profile.apply().context("applying the lab profile")?;
+        Ok(Lab { paths, internet, profile })
+    }
+
+    /// The lab's paths.
+    pub fn paths(&self) -> &LabPaths {
+        &self.paths
+    }
+
+    /// The profile the lab host started in.
+    pub fn profile(&self) -> Profile {
+        self.profile
+    }
+
+    /// The thread owning the internet namespace (for `nsenter -t`).
+    pub fn internet_tid(&self) -> Pid {
+        self.internet.tid
+    }
+
+    /// A step binary, ready to be run in this lab.
+    pub fn step_command(&self, binary: &Path) -> Command {
+        let mut command = Command::new(binary);
+        command
+            .env(container_protocol::ROOTFS, &self.paths.rootfs)
+            .env(container_protocol::STATE, &self.paths.state);
+        command
+    }
+
+    /// A program run in the lab's internet namespace.
+    pub fn in_internet(&self, program: &str) -> Command {
+        netcmd::in_netns_of(self.internet.tid.as_raw(), program)
+    }
+}
+
+/// The lab is IPv4-only: no link-local addresses appearing a moment after a link comes up,
+/// so the lab host's state is settled before a check looks at it.
+pub(crate) fn ipv4_only() -> Result<()> {
+    for scope in ["all", "default"] {
+        netcmd::set_sysctl(&format!("net.ipv6.conf.{scope}.disable_ipv6"), "1")?;
+    }
+    Ok(())
+}
+
+/// Waits (briefly) until `link` reports a carrier: both ends of the uplink are up.
+fn wait_for_carrier(link: &str) -> Result<()> {
+    let path = format!("/sys/class/net/{link}/carrier");
+    for _ in 0..1000 {
+        if fs::read_to_string(&path).is_ok_and(|c| c.trim() == "1") {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    anyhow::bail!("{link} has no carrier after 1 s")
+}
+
+/// The lab host's resolv.conf is a file of the lab's, mounted over the real one's place in the
+/// lab's mount namespace only.
+fn install_resolv_conf(state: &Path) -> Result<()> {
+    let dir = state.join("lab");
+    fs::create_dir_all(&dir)?;
+    let ours = dir.join("resolv.conf");
+    fs::write(&ours, host_resolv_conf())?;
+    let target = fs::canonicalize("/etc/resolv.conf").unwrap_or_else(|_| "/etc/resolv.conf".into());
+    if !target.exists() {
+        anyhow::bail!(
+            "/etc/resolv.conf points to {}, which does not exist: the lab needs a file there to \
+             cover with its own",
+            target.display()
+        );
+    }
+    let none: Option<&str> = None;
+    mount(Some(&ours), &target, none, MsFlags::MS_BIND, none)
+        .context("mounting the lab's resolv.conf")
+}
+
+/// True when the other end of the pipe has been closed, that is, the keeper has died.
+fn keeper_gone(alive: &std::os::fd::OwnedFd) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(alive.as_fd(), PollFlags::POLLIN)];
+    match poll(&mut fds, PollTimeout::ZERO) {
+        Ok(0) => false,
+        _ => fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)),
+    }
+}
+
+/// The keeper: waits for the lab and exits as it did.
+fn keep(lab: Pid) -> ! {
+    loop {
+        match waitpid(lab, None) {
+            Ok(WaitStatus::Exited(_, code)) => std::process::exit(code),
+            Ok(WaitStatus::Signaled(_, signal, _)) => std::process::exit(128 + signal as i32),
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(_) => std::process::exit(1),
+        }
+    }
+}
+
+extern "C" fn ignore_signal(_: i32) {}
+
+/// A handler that does nothing (unlike SIG_IGN, it is reset by exec, so the lab's programs
+/// still get Ctrl-C).
+pub fn keep_going_on_ctrl_c() {
+    let action = SigAction::new(SigHandler::Handler(ignore_signal), SaFlags::SA_RESTART, SigSet::empty());
+    // SAFETY: the handler does nothing.
+    let _ = unsafe { sigaction(Signal::SIGINT, &action) };
+}

@@ -1,0 +1,62 @@
+//! Becoming root in a user namespace of our own, so that learners never need sudo.
+
+use anyhow::{anyhow, Context, Result};
+use nix::sched::{unshare, CloneFlags};
+use nix::unistd::{getegid, geteuid};
+use std::fs;
+
+/// How the lab got its privileges.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Privilege {
+    /// Really root (CI, or the runner started through sudo).
+    Root,
+    /// An ordinary user, mapped to root in a user namespace of its own.
+    UserNamespace,
+}
+
+/// Call first, while the process has a single thread. As root this does nothing; otherwise it
+/// enters a new user namespace in which the caller is root.
+pub fn become_root() -> Result<Privilege> {
+    if geteuid().is_root() {
+        return Ok(Privilege::Root);
+    }
+    let (uid, gid) = (geteuid(), getegid());
+    unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| anyhow!("{}", explain(Some(e))))?;
+    let write = |file: &str, text: String| {
+        fs::write(format!("/proc/self/{file}"), text)
+            .with_context(|| format!("writing /proc/self/{file}"))
+            .map_err(|e| anyhow!("{} ({e:#})", explain(None)))
+    };
+    write("uid_map", format!("0 {uid} 1\n"))?;
+    write("setgroups", "deny\n".to_string())?;
+    write("gid_map", format!("0 {gid} 1\n"))?;
+    Ok(Privilege::UserNamespace)
+}
+
+/// One line: why unprivileged namespaces fail here, and the two ways out.
+pub fn explain(error: Option<nix::Error>) -> String {
+    let read = |path: &str| fs::read_to_string(path).map(|s| s.trim().to_string()).ok();
+    let cause = if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
+        == Some("1")
+    {
+        ("AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later)",
+         "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
+    } else if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+        ("kernel.unprivileged_userns_clone is 0", "sudo sysctl -w kernel.unprivileged_userns_clone=1")
+    } else if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+        ("user.max_user_namespaces is 0", "sudo sysctl -w user.max_user_namespaces=15000")
+    } else {
+        ("the kernel refused it (inside a container without privileges?)", "")
+    };
+    let errno = error.map(|e| format!(": {e}")).unwrap_or_default();
+    let allow = if cause.1.is_empty() {
+        String::new()
+    } else {
+        format!("allow them with `{}`, or ", cause.1)
+    };
+    format!(
+        "cannot create the lab as an ordinary user{errno}: {}; {allow}let only the check \
+         runner use sudo with `--sudo` (never `sudo cargo`)",
+        cause.0
+    )
+}
