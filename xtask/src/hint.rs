@@ -1,0 +1,84 @@
+//! `cargo xtask hint NN [--level N | --all]`: hints in levels, from `steps/NN-*/hints.md`,
+//! whose `## Level N: title` headings split the levels.
+
+use crate::workspace::{self, Paths};
+use crate::{messages, progress};
+use anyhow::{bail, Context, Result};
+use std::process::ExitCode;
+
+pub fn main(args: &[String]) -> Result<ExitCode> {
+    let mut step = None;
+    let mut level: Option<usize> = None;
+    let mut all = false;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--all" => all = true,
+            "--level" => {
+                let value = args.next().context("--level needs a number")?;
+                level = Some(value.parse().with_context(|| format!("--level takes a number, not {value}"))?);
+            }
+            "-h" | "--help" => {
+                print!("{}", messages::HINT_USAGE);
+                return Ok(ExitCode::SUCCESS);
+            }
+            other if other.starts_with('-') => bail!("unknown option {other} (cargo xtask hint --help)"),
+            _ => step = Some(arg.clone()),
+        }
+    }
+    let paths = Paths::new();
+    let step = workspace::one(&paths, step.as_ref())?;
+    let file = step.dir(&paths, false).join("hints.md");
+    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let levels = parse(&text);
+    if levels.is_empty() {
+        bail!("{} has no `## Level N: ...` sections", file.display());
+    }
+    let mut progress = progress::Progress::load(&paths)?;
+    let seen = usize::from(progress.step(&step.number).hint);
+    let shown: Vec<usize> = if all {
+        (1..=levels.len()).collect()
+    } else {
+        let wanted = level.unwrap_or((seen + 1).min(levels.len()));
+        if wanted == 0 || wanted > levels.len() {
+            bail!("step {} has hint levels 1 to {}", step.number, levels.len());
+        }
+        vec![wanted]
+    };
+    for n in &shown {
+        let (title, body) = &levels[n - 1];
+        println!("step {} · hint {n} of {} · {title}\n\n{}\n", step.number, levels.len(), body.trim());
+    }
+    let highest = shown.iter().copied().max().unwrap_or(0).max(seen);
+    progress.step(&step.number).hint = u8::try_from(highest).unwrap_or(u8::MAX);
+    progress.save()?;
+    if highest < levels.len() && !all {
+        println!("(run it again for level {})", highest + 1);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `(title, body)` per level, in order.
+pub fn parse(text: &str) -> Vec<(String, String)> {
+    let mut levels: Vec<(String, String)> = Vec::new();
+    for line in text.lines() {
+        if let Some(heading) = line.strip_prefix("## Level ") {
+            let title = heading.split_once(':').map_or(heading, |(_, t)| t).trim();
+            levels.push((title.to_string(), String::new()));
+        } else if let Some((_, body)) = levels.last_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    levels
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn splits_levels() {
+        let levels = super::parse("# Hints\n## Level 1: concept\nA\n## Level 2: command\nB\nC\n");
+        assert_eq!(levels.len(), 2);
+        assert_eq!(levels[1], ("command".to_string(), "B\nC\n".to_string()));
+    }
+}

@@ -1,0 +1,44 @@
+//! `cargo xtask <verb>`: dispatch only. Each verb lives in its own module.
+
+mod bench;
+mod build;
+mod check;
+mod doctor;
+mod hint;
+mod messages;
+mod progress;
+mod rootfs;
+mod run;
+mod runner;
+mod test;
+mod workspace;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (verb, rest) = match args.split_first() {
+        Some((verb, rest)) => (verb.as_str(), rest),
+        None => ("help", &[][..]),
+    };
+    let result = match verb {
+        "check" => check::main(rest),
+        "hint" => hint::main(rest),
+        "run" => run::main(rest),
+        "doctor" => doctor::main(rest),
+        "test" => test::main(rest),
+        "bench" => bench::main(rest),
+        "help" | "-h" | "--help" => {
+            print!("{}", messages::USAGE);
+            Ok(ExitCode::SUCCESS)
+        }
+        other => Err(anyhow::anyhow!(messages::unknown_verb(other))),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("xtask: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,93 @@
+//! The learner's progress, in a small human-readable file at the workspace root
+//! (`.netlab-progress`, git-ignored): one line per step, `NN hint=N passed=YYYY-MM-DD HH:MM`.
+
+use crate::workspace::Paths;
+use anyhow::{bail, Context, Result};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+const HEADER: &str = "# Your progress through the workshop. Yours alone (git-ignored); delete it to start over.\n";
+
+/// What is known of one step.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct StepProgress {
+    /// The highest hint level shown so far (0: none).
+    pub hint: u8,
+    /// When the step's checks last all passed.
+    pub passed: Option<String>,
+}
+
+/// Every step's progress, by step number.
+pub struct Progress {
+    file: PathBuf,
+    pub steps: BTreeMap<String, StepProgress>,
+}
+
+impl Progress {
+    pub fn load(paths: &Paths) -> Result<Progress> {
+        let file = paths.root.join(".netlab-progress");
+        let mut steps = BTreeMap::new();
+        let text = match std::fs::read_to_string(&file) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
+        };
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let corrupt = || format!("{} line {} is not `NN hint=N passed=...`: fix or delete that file", file.display(), n + 1);
+            let (step, rest) = line.split_once(' ').with_context(corrupt)?;
+            let mut progress = StepProgress::default();
+            let mut rest = rest.trim();
+            if let Some(after) = rest.strip_prefix("hint=") {
+                let (level, tail) = after.split_once(' ').unwrap_or((after, ""));
+                progress.hint = level.parse().with_context(corrupt)?;
+                rest = tail.trim();
+            }
+            if let Some(when) = rest.strip_prefix("passed=") {
+                progress.passed = Some(when.to_string());
+            } else if !rest.is_empty() {
+                bail!(corrupt());
+            }
+            steps.insert(step.to_string(), progress);
+        }
+        Ok(Progress { file, steps })
+    }
+
+    pub fn save(&self) -> Result<()> {
+        let mut text = HEADER.to_string();
+        for (step, p) in &self.steps {
+            text.push_str(&format!("{step} hint={}", p.hint));
+            if let Some(when) = &p.passed {
+                text.push_str(&format!(" passed={when}"));
+            }
+            text.push('\n');
+        }
+        std::fs::write(&self.file, text).with_context(|| format!("writing {}", self.file.display()))
+    }
+
+    pub fn step(&mut self, number: &str) -> &mut StepProgress {
+        self.steps.entry(number.to_string()).or_default()
+    }
+}
+
+/// Now, as `YYYY-MM-DD HH:MM` UTC.
+pub fn now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let (days, rest) = ((secs / 86_400) as i64, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rest / 3600, rest % 3600 / 60)
+}

@@ -1,0 +1,88 @@
+//! The busybox root filesystem containers are made from, built under `target/` on first use
+//! from the system's static busybox (Debian and Ubuntu: the `busybox-static` package).
+
+use crate::workspace::Paths;
+use anyhow::{bail, Context, Result};
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Where a static busybox may be.
+const CANDIDATES: [&str; 3] = ["/bin/busybox", "/usr/bin/busybox", "/usr/local/bin/busybox"];
+
+/// Makes sure the rootfs and the state directory exist.
+pub fn ensure(paths: &Paths) -> Result<()> {
+    fs::create_dir_all(&paths.state).with_context(|| format!("creating {}", paths.state.display()))?;
+    if paths.rootfs.join("bin/busybox").is_file() {
+        return Ok(());
+    }
+    let busybox = find_static_busybox()?;
+    eprintln!(
+        "xtask: building the containers' root filesystem from {} (first use) in {}",
+        busybox.display(),
+        paths.rootfs.display()
+    );
+    let partial = paths.rootfs.with_extension(format!("partial-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&partial);
+    build(&busybox, &partial)?;
+    let _ = fs::remove_dir_all(&paths.rootfs);
+    fs::rename(&partial, &paths.rootfs).context("moving the rootfs into place")?;
+    Ok(())
+}
+
+/// The first static busybox found; a clear error when there is none.
+pub fn find_static_busybox() -> Result<PathBuf> {
+    let mut dynamic = None;
+    for candidate in CANDIDATES.iter().map(PathBuf::from) {
+        if !candidate.is_file() {
+            continue;
+        }
+        if is_static(&candidate)? {
+            return Ok(candidate);
+        }
+        dynamic = Some(candidate);
+    }
+    match dynamic {
+        Some(path) => bail!(
+            "{} is not statically linked, so it cannot run inside a container's tiny root: \
+             install the static one with `sudo apt-get install busybox-static`",
+            path.display()
+        ),
+        None => bail!("busybox is missing: install it with `sudo apt-get install busybox-static`"),
+    }
+}
+
+/// An ELF executable with no program interpreter (PT_INTERP) is statically linked.
+fn is_static(path: &Path) -> Result<bool> {
+    let elf = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let field = |at: usize, len: usize| -> Option<u64> {
+        let bytes = elf.get(at..at + len)?;
+        Some(bytes.iter().rev().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+    };
+    if elf.get(..5) != Some(b"\x7fELF\x02") {
+        bail!("{} is not a 64-bit ELF executable", path.display());
+    }
+    let (Some(phoff), Some(phentsize), Some(phnum)) = (field(0x20, 8), field(0x36, 2), field(0x38, 2))
+    else {
+        bail!("{} is truncated", path.display());
+    };
+    const PT_INTERP: u64 = 3;
+    Ok((0..phnum).all(|i| field((phoff + i * phentsize) as usize, 4) != Some(PT_INTERP)))
+}
+
+fn build(busybox: &Path, root: &Path) -> Result<()> {
+    let bin = root.join("bin");
+    fs::create_dir_all(&bin)?;
+    fs::create_dir_all(root.join("etc"))?;
+    fs::copy(busybox, bin.join("busybox")).context("copying busybox")?;
+    let list = Command::new(busybox).arg("--list").output().context("running busybox --list")?;
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if !applet.is_empty() && applet != "busybox" && !applet.contains('/') {
+            symlink("busybox", bin.join(applet)).with_context(|| format!("linking {applet}"))?;
+        }
+    }
+    fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
+    fs::write(root.join("etc/group"), "root:x:0:\n")?;
+    Ok(())
+}
