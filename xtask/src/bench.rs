@@ -12,7 +12,13 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--runs" => runs = args.next().context("--runs needs a number")?.parse().context("--runs takes a number")?,
+            "--runs" => {
+                runs = args
+                    .next()
+                    .context("--runs needs a number")?
+                    .parse()
+                    .context("--runs takes a number")?
+            }
             "-h" | "--help" => {
                 print!("{}", messages::BENCH_USAGE);
                 return Ok(ExitCode::SUCCESS);
@@ -24,7 +30,12 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     build::workspace()?;
     rootfs::ensure(&paths)?;
     let checker = paths.binary("checker");
-    let common = ["--rootfs".to_string(), paths.rootfs.display().to_string(), "--state".to_string(), paths.state.display().to_string()];
+    let common = [
+        "--rootfs".to_string(),
+        paths.rootfs.display().to_string(),
+        "--state".to_string(),
+        paths.state.display().to_string(),
+    ];
     let lab = time(runs, || {
         let mut c = Command::new(&checker);
         c.arg("lab-up-down").args(&common);
@@ -33,7 +44,9 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let solution = paths.binary("solution01");
     let check = time(runs, || {
         let mut c = Command::new(&checker);
-        c.arg("check").args(&common).arg(format!("01={}", solution.display()));
+        c.arg("check")
+            .args(&common)
+            .arg(format!("01={}", solution.display()));
         c
     })?;
     let report = format!(
@@ -56,7 +69,10 @@ fn time(runs: usize, command: impl Fn() -> Command) -> Result<Vec<Duration>> {
     let mut times = Vec::with_capacity(runs);
     for _ in 0..runs.max(1) {
         let start = Instant::now();
-        let status = command().stdout(Stdio::null()).status().context("running the checker")?;
+        let status = command()
+            .stdout(Stdio::null())
+            .status()
+            .context("running the checker")?;
         times.push(start.elapsed());
         if !status.success() {
             bail!("a benchmark run failed ({status}): run it by hand to see why");

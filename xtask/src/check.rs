@@ -18,13 +18,17 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
                 print!("{}", messages::CHECK_USAGE);
                 return Ok(ExitCode::SUCCESS);
             }
-            other if other.starts_with('-') => bail!("unknown option {other} (cargo xtask check --help)"),
+            other if other.starts_with('-') => {
+                bail!("unknown option {other} (cargo xtask check --help)")
+            }
             other if step.is_none() => step = Some(other.to_string()),
             other => bail!("unexpected argument {other}: check takes one step (or all)"),
         }
     }
     let paths = Paths::new();
-    let Some(step) = step else { bail!("which step? for example: cargo xtask check 01") };
+    let Some(step) = step else {
+        bail!("which step? for example: cargo xtask check 01")
+    };
     let steps = workspace::select(&paths, &step)?;
     if !no_build {
         let mut packages = vec!["checks".to_string()];

@@ -22,7 +22,12 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     }
     let mut findings = vec![
         tool("ip", &["-V"], "iproute2", "sudo apt-get install iproute2"),
-        tool("nsenter", &["--version"], "nsenter (util-linux)", "sudo apt-get install util-linux"),
+        tool(
+            "nsenter",
+            &["--version"],
+            "nsenter (util-linux)",
+            "sudo apt-get install util-linux",
+        ),
         iptables(),
         busybox(),
     ];
@@ -50,22 +55,37 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
             "\nFix the FAIL lines above, then run `cargo xtask doctor` again."
         }
     );
-    Ok(if all_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if all_ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn run(program: &str, args: &[&str]) -> Option<String> {
     let output = Command::new(program)
         .args(args)
-        .env("PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+        .env(
+            "PATH",
+            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        )
         .output()
         .ok()?;
-    let text = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
     output.status.success().then_some(text)
 }
 
 fn tool(program: &str, args: &[&str], name: &str, install: &str) -> Finding {
     let ok = run(program, args).is_some();
-    Finding { ok, what: name.to_string(), fix: format!("install it: {install}") }
+    Finding {
+        ok,
+        what: name.to_string(),
+        fix: format!("install it: {install}"),
+    }
 }
 
 fn iptables() -> Finding {
@@ -94,18 +114,67 @@ fn iptables() -> Finding {
 
 fn busybox() -> Finding {
     match rootfs::find_static_busybox() {
-        Ok(path) => Finding { ok: true, what: format!("static busybox ({})", path.display()), fix: String::new() },
-        Err(e) => Finding { ok: false, what: "static busybox".to_string(), fix: format!("{e:#}") },
+        Ok(path) => Finding {
+            ok: true,
+            what: format!("static busybox ({})", path.display()),
+            fix: String::new(),
+        },
+        Err(e) => Finding {
+            ok: false,
+            what: "static busybox".to_string(),
+            fix: format!("{e:#}"),
+        },
+    }
+}
+
+/// Whether ordinary users may create user namespaces (what `check` needs without sudo).
+fn user_namespaces() -> Finding {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .map(|s| s.trim().to_string())
+            .ok()
+    };
+    let blocked = [
+        (
+            "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+            "1",
+            "kernel.apparmor_restrict_unprivileged_userns=0",
+        ),
+        (
+            "/proc/sys/kernel/unprivileged_userns_clone",
+            "0",
+            "kernel.unprivileged_userns_clone=1",
+        ),
+        (
+            "/proc/sys/user/max_user_namespaces",
+            "0",
+            "user.max_user_namespaces=15000",
+        ),
+    ]
+    .into_iter()
+    .find(|(path, bad, _)| read(path).as_deref() == Some(*bad));
+    match blocked {
+        None => Finding {
+            ok: true,
+            what: "unprivileged user namespaces allowed (no sudo needed)".into(),
+            fix: String::new(),
+        },
+        Some((path, bad, setting)) => Finding {
+            ok: false,
+            what: format!("unprivileged user namespaces are blocked ({path} is {bad})"),
+            fix: format!("`sudo sysctl -w {setting}`, or use `cargo xtask check NN --sudo`"),
+        },
     }
 }
 
 fn environment() -> Vec<Finding> {
-    let mut findings = Vec::new();
+    let mut findings = vec![user_namespaces()];
     let version = std::fs::read_to_string("/proc/version").unwrap_or_default();
     if version.to_lowercase().contains("microsoft") {
         findings.push(Finding {
             ok: true,
-            what: "WSL2: works; keep the workshop inside the Linux filesystem (~/), not under /mnt".to_string(),
+            what: "WSL2: works; keep the workshop inside the Linux filesystem (~/), not under /mnt"
+                .to_string(),
             fix: String::new(),
         });
     }

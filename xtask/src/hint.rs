@@ -16,20 +16,27 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
             "--all" => all = true,
             "--level" => {
                 let value = args.next().context("--level needs a number")?;
-                level = Some(value.parse().with_context(|| format!("--level takes a number, not {value}"))?);
+                level = Some(
+                    value
+                        .parse()
+                        .with_context(|| format!("--level takes a number, not {value}"))?,
+                );
             }
             "-h" | "--help" => {
                 print!("{}", messages::HINT_USAGE);
                 return Ok(ExitCode::SUCCESS);
             }
-            other if other.starts_with('-') => bail!("unknown option {other} (cargo xtask hint --help)"),
+            other if other.starts_with('-') => {
+                bail!("unknown option {other} (cargo xtask hint --help)")
+            }
             _ => step = Some(arg.clone()),
         }
     }
     let paths = Paths::new();
     let step = workspace::one(&paths, step.as_ref())?;
     let file = step.dir(&paths, false).join("hints.md");
-    let text = std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let levels = parse(&text);
     if levels.is_empty() {
         bail!("{} has no `## Level N: ...` sections", file.display());
@@ -47,7 +54,12 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     };
     for n in &shown {
         let (title, body) = &levels[n - 1];
-        println!("step {} · hint {n} of {} · {title}\n\n{}\n", step.number, levels.len(), body.trim());
+        println!(
+            "step {} · hint {n} of {} · {title}\n\n{}\n",
+            step.number,
+            levels.len(),
+            body.trim()
+        );
     }
     let highest = shown.iter().copied().max().unwrap_or(0).max(seen);
     progress.step(&step.number).hint = u8::try_from(highest).unwrap_or(u8::MAX);

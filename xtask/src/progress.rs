@@ -6,7 +6,8 @@ use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-const HEADER: &str = "# Your progress through the workshop. Yours alone (git-ignored); delete it to start over.\n";
+const HEADER: &str =
+    "# Your progress through the workshop. Yours alone (git-ignored); delete it to start over.\n";
 
 /// What is known of one step.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -37,7 +38,13 @@ impl Progress {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let corrupt = || format!("{} line {} is not `NN hint=N passed=...`: fix or delete that file", file.display(), n + 1);
+            let corrupt = || {
+                format!(
+                    "{} line {} is not `NN hint=N passed=...`: fix or delete that file",
+                    file.display(),
+                    n + 1
+                )
+            };
             let (step, rest) = line.split_once(' ').with_context(corrupt)?;
             let mut progress = StepProgress::default();
             let mut rest = rest.trim();
@@ -89,5 +96,9 @@ pub fn now() -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {:02}:{:02}", rest / 3600, rest % 3600 / 60)
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
 }

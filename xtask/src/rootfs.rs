@@ -13,7 +13,8 @@ const CANDIDATES: [&str; 3] = ["/bin/busybox", "/usr/bin/busybox", "/usr/local/b
 
 /// Makes sure the rootfs and the state directory exist.
 pub fn ensure(paths: &Paths) -> Result<()> {
-    fs::create_dir_all(&paths.state).with_context(|| format!("creating {}", paths.state.display()))?;
+    fs::create_dir_all(&paths.state)
+        .with_context(|| format!("creating {}", paths.state.display()))?;
     if paths.rootfs.join("bin/busybox").is_file() {
         return Ok(());
     }
@@ -23,7 +24,9 @@ pub fn ensure(paths: &Paths) -> Result<()> {
         busybox.display(),
         paths.rootfs.display()
     );
-    let partial = paths.rootfs.with_extension(format!("partial-{}", std::process::id()));
+    let partial = paths
+        .rootfs
+        .with_extension(format!("partial-{}", std::process::id()));
     let _ = fs::remove_dir_all(&partial);
     build(&busybox, &partial)?;
     let _ = fs::remove_dir_all(&paths.rootfs);
@@ -58,12 +61,18 @@ fn is_static(path: &Path) -> Result<bool> {
     let elf = fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let field = |at: usize, len: usize| -> Option<u64> {
         let bytes = elf.get(at..at + len)?;
-        Some(bytes.iter().rev().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        Some(
+            bytes
+                .iter()
+                .rev()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+        )
     };
     if elf.get(..5) != Some(b"\x7fELF\x02") {
         bail!("{} is not a 64-bit ELF executable", path.display());
     }
-    let (Some(phoff), Some(phentsize), Some(phnum)) = (field(0x20, 8), field(0x36, 2), field(0x38, 2))
+    let (Some(phoff), Some(phentsize), Some(phnum)) =
+        (field(0x20, 8), field(0x36, 2), field(0x38, 2))
     else {
         bail!("{} is truncated", path.display());
     };
@@ -76,7 +85,10 @@ fn build(busybox: &Path, root: &Path) -> Result<()> {
     fs::create_dir_all(&bin)?;
     fs::create_dir_all(root.join("etc"))?;
     fs::copy(busybox, bin.join("busybox")).context("copying busybox")?;
-    let list = Command::new(busybox).arg("--list").output().context("running busybox --list")?;
+    let list = Command::new(busybox)
+        .arg("--list")
+        .output()
+        .context("running busybox --list")?;
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
         if !applet.is_empty() && applet != "busybox" && !applet.contains('/') {
             symlink("busybox", bin.join(applet)).with_context(|| format!("linking {applet}"))?;

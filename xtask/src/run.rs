@@ -23,7 +23,9 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
                 print!("{}", messages::RUN_USAGE);
                 return Ok(ExitCode::SUCCESS);
             }
-            other if other.starts_with('-') => bail!("unknown option {other} (cargo xtask run --help)"),
+            other if other.starts_with('-') => {
+                bail!("unknown option {other} (cargo xtask run --help)")
+            }
             _ => step = Some(arg.clone()),
         }
     }

@@ -20,5 +20,9 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         .current_dir(&paths.root)
         .status()
         .context("running cargo test")?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }

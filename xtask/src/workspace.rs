@@ -88,7 +88,10 @@ pub fn steps(paths: &Paths) -> Result<Vec<Step>> {
             let slug = entry.file_name().to_string_lossy().into_owned();
             let (number, _) = slug.split_once('-')?;
             let numeric = number.len() == 2 && number.chars().all(|c| c.is_ascii_digit());
-            numeric.then(|| Step { number: number.to_string(), slug: slug.clone() })
+            numeric.then(|| Step {
+                number: number.to_string(),
+                slug: slug.clone(),
+            })
         })
         .collect();
     steps.sort_by(|a, b| a.slug.cmp(&b.slug));
@@ -102,8 +105,13 @@ pub fn select(paths: &Paths, arg: &str) -> Result<Vec<Step>> {
         return Ok(all);
     }
     let wanted = arg.split('-').next().and_then(|n| n.parse::<u32>().ok());
-    match all.iter().find(|s| Some(s.number.parse::<u32>().unwrap_or(0)) == wanted) {
-        Some(step) if arg.contains('-') && arg != step.slug => bail!(messages::unknown_step(arg, &list(&all))),
+    match all
+        .iter()
+        .find(|s| Some(s.number.parse::<u32>().unwrap_or(0)) == wanted)
+    {
+        Some(step) if arg.contains('-') && arg != step.slug => {
+            bail!(messages::unknown_step(arg, &list(&all)))
+        }
         Some(step) => Ok(vec![step.clone()]),
         None => bail!(messages::unknown_step(arg, &list(&all))),
     }
@@ -118,7 +126,9 @@ pub fn list(steps: &[Step]) -> String {
 
 /// The one step an argument names (`all` not allowed).
 pub fn one(paths: &Paths, arg: Option<&String>) -> Result<Step> {
-    let Some(arg) = arg else { bail!("which step? give its number, for example 01") };
+    let Some(arg) = arg else {
+        bail!("which step? give its number, for example 01")
+    };
     if arg == "all" {
         bail!("this verb takes one step, not all");
     }
