@@ -60,10 +60,17 @@ pub fn step(number: &str) -> Option<&'static Step> {
 pub fn check(id: &str) -> Option<(&'static Step, &'static Check)> {
     let (number, name) = id.split_once('.')?;
     let step = step(number)?;
-    step.checks.iter().find(|c| c.name == name).map(|c| (step, c))
+    step.checks
+        .iter()
+        .find(|c| c.name == name)
+        .map(|c| (step, c))
 }
 
 /// "01, 02, ..." for error messages.
 pub fn step_list() -> String {
-    steps().iter().map(|s| s.number).collect::<Vec<_>>().join(", ")
+    steps()
+        .iter()
+        .map(|s| s.number)
+        .collect::<Vec<_>>()
+        .join(", ")
 }

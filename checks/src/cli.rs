@@ -45,7 +45,9 @@ pub enum Request {
 }
 
 pub fn parse(args: &[String]) -> Result<Request> {
-    let Some(verb) = args.first() else { bail!("missing command") };
+    let Some(verb) = args.first() else {
+        bail!("missing command")
+    };
     let mut rootfs = None;
     let mut state = None;
     let mut json = false;
@@ -57,7 +59,11 @@ pub fn parse(args: &[String]) -> Result<Request> {
     let mut rest = Vec::new();
     let mut args = args[1..].iter();
     while let Some(arg) = args.next() {
-        let mut value = |name: &str| args.next().cloned().with_context(|| format!("{name} needs a value"));
+        let mut value = |name: &str| {
+            args.next()
+                .cloned()
+                .with_context(|| format!("{name} needs a value"))
+        };
         match arg.as_str() {
             "--rootfs" => rootfs = Some(PathBuf::from(value("--rootfs")?)),
             "--state" => state = Some(PathBuf::from(value("--state")?)),
@@ -84,20 +90,32 @@ pub fn parse(args: &[String]) -> Result<Request> {
             let targets = rest
                 .iter()
                 .map(|t| {
-                    let (step, bin) = t.split_once('=').with_context(|| format!("expected NN=BINARY, got {t}"))?;
+                    let (step, bin) = t
+                        .split_once('=')
+                        .with_context(|| format!("expected NN=BINARY, got {t}"))?;
                     Ok((step.to_string(), PathBuf::from(bin)))
                 })
                 .collect::<Result<Vec<_>>>()?;
             if targets.is_empty() {
                 bail!("check needs at least one NN=BINARY");
             }
-            Request::Check { paths, targets, json, jobs, only }
+            Request::Check {
+                paths,
+                targets,
+                json,
+                jobs,
+                only,
+            }
         }
         "run" => {
             if rest.is_empty() {
                 bail!("run needs a program");
             }
-            Request::Run { paths, profile, program: rest }
+            Request::Run {
+                paths,
+                profile,
+                program: rest,
+            }
         }
         "lab-task" => Request::LabTask {
             paths,

@@ -24,18 +24,49 @@ const FEATURES: [Feature; 5] = [
     Feature {
         name: "iptables NAT (MASQUERADE)",
         try_it: || {
-            netcmd::run("iptables", &["-w", "-t", "nat", "-A", "POSTROUTING", "-s", "10.0.0.0/24", "-j", "MASQUERADE"])
-                .map(drop)
+            netcmd::run(
+                "iptables",
+                &[
+                    "-w",
+                    "-t",
+                    "nat",
+                    "-A",
+                    "POSTROUTING",
+                    "-s",
+                    "10.0.0.0/24",
+                    "-j",
+                    "MASQUERADE",
+                ],
+            )
+            .map(drop)
         },
-        fix: "install iptables (sudo apt-get install iptables) and load nf_nat: sudo modprobe nf_nat",
+        fix:
+            "install iptables (sudo apt-get install iptables) and load nf_nat: sudo modprobe nf_nat",
     },
     Feature {
         name: "iptables DNAT with addrtype",
         try_it: || {
             netcmd::run(
                 "iptables",
-                &["-w", "-t", "nat", "-A", "PREROUTING", "-p", "tcp", "--dport", "8080", "-m", "addrtype",
-                  "--dst-type", "LOCAL", "-j", "DNAT", "--to-destination", "10.0.0.2:80"],
+                &[
+                    "-w",
+                    "-t",
+                    "nat",
+                    "-A",
+                    "PREROUTING",
+                    "-p",
+                    "tcp",
+                    "--dport",
+                    "8080",
+                    "-m",
+                    "addrtype",
+                    "--dst-type",
+                    "LOCAL",
+                    "-j",
+                    "DNAT",
+                    "--to-destination",
+                    "10.0.0.2:80",
+                ],
             )
             .map(drop)
         },
@@ -44,7 +75,8 @@ const FEATURES: [Feature; 5] = [
     Feature {
         name: "forwarding sysctl",
         try_it: || netcmd::set_sysctl("net.ipv4.ip_forward", "1"),
-        fix: "the lab cannot write its own sysctls: run on a machine (or VM) with network namespaces",
+        fix:
+            "the lab cannot write its own sysctls: run on a machine (or VM) with network namespaces",
     },
 ];
 
@@ -57,7 +89,12 @@ pub fn run() -> bool {
             Err(e) => {
                 ok = false;
                 let why = format!("{e:#}");
-                println!("FAIL  {}: {}; fix: {}", feature.name, why.lines().next().unwrap_or(""), feature.fix);
+                println!(
+                    "FAIL  {}: {}; fix: {}",
+                    feature.name,
+                    why.lines().next().unwrap_or(""),
+                    feature.fix
+                );
             }
         }
     }

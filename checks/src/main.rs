@@ -36,15 +36,28 @@ fn main() -> ExitCode {
 
 fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
     match request {
-        Request::Check { paths, targets, json, jobs, only } => {
+        Request::Check {
+            paths,
+            targets,
+            json,
+            jobs,
+            only,
+        } => {
             let mut plan = Vec::new();
             for (number, binary) in targets {
                 let Some(step) = catalog::step(&number) else {
-                    anyhow::bail!("unknown step '{number}': the steps are {}", catalog::step_list());
+                    anyhow::bail!(
+                        "unknown step '{number}': the steps are {}",
+                        catalog::step_list()
+                    );
                 };
                 for check in step.checks {
                     if only.as_deref().is_none_or(|name| name == check.name) {
-                        plan.push(coordinator::Job { step, check, binary: binary.clone() });
+                        plan.push(coordinator::Job {
+                            step,
+                            check,
+                            binary: binary.clone(),
+                        });
                     }
                 }
             }
@@ -54,13 +67,25 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             } else {
                 print!("{}", report::render(&results));
             }
-            Ok(if report::all_passed(&results) { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if report::all_passed(&results) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
-        Request::LabTask { paths, check, binary } => {
+        Request::LabTask {
+            paths,
+            check,
+            binary,
+        } => {
             lab_task::run(paths, &check, binary)?;
             Ok(ExitCode::SUCCESS)
         }
-        Request::Run { paths, profile, program } => {
+        Request::Run {
+            paths,
+            profile,
+            program,
+        } => {
             let lab = Lab::enter(paths, profile, std::io::stdin().is_terminal())?;
             let status = lab
                 .step_command(std::path::Path::new(&program[0]))
@@ -74,7 +99,11 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
         }
         Request::Doctor { paths } => {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
-            Ok(if doctor::run() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if doctor::run() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
     }
 }

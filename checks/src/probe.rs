@@ -72,21 +72,36 @@ impl Probe<'_> {
 
     /// Runs a container with `args` as its command, to its end.
     pub fn run(&self, name: &str, args: &[&str]) -> Result<Finished, Outcome> {
-        let mut child = self.command(name, args).spawn().context("starting the step binary")?;
+        let mut child = self
+            .command(name, args)
+            .spawn()
+            .context("starting the step binary")?;
         let output = collect(&mut child);
         let deadline = Instant::now() + START_LIMIT + STOP_LIMIT;
         let status = wait_until(&mut child, deadline);
         let (stdout, stderr) = output.join().unwrap_or_default();
         match status {
-            Some(status) => learner_trouble(Finished { status, stdout, stderr }),
-            None => Err(hang("running a container", START_LIMIT + STOP_LIMIT, &stdout, &stderr)),
+            Some(status) => learner_trouble(Finished {
+                status,
+                stdout,
+                stderr,
+            }),
+            None => Err(hang(
+                "running a container",
+                START_LIMIT + STOP_LIMIT,
+                &stdout,
+                &stderr,
+            )),
         }
     }
 
     /// Starts a container with `args` as its command and returns once it runs.
     pub fn start(&self, name: &str, args: &[&str]) -> Result<Running, Outcome> {
         let pid_file = layout::pid_file(&self.lab.paths().state, name);
-        let mut child = self.command(name, args).spawn().context("starting the step binary")?;
+        let mut child = self
+            .command(name, args)
+            .spawn()
+            .context("starting the step binary")?;
         let output = collect(&mut child);
         let deadline = Instant::now() + START_LIMIT;
         loop {
@@ -103,7 +118,11 @@ impl Probe<'_> {
             }
             if let Ok(Some(status)) = child.try_wait() {
                 let (stdout, stderr) = output.join().unwrap_or_default();
-                let finished = learner_trouble(Finished { status: code(status), stdout, stderr })?;
+                let finished = learner_trouble(Finished {
+                    status: code(status),
+                    stdout,
+                    stderr,
+                })?;
                 return Err(Outcome::failed(
                     "the container keeps running",
                     format!("it ended at once:\n{}", finished.output()),
@@ -169,8 +188,17 @@ impl Running {
             .and_then(|output| output.join().ok())
             .unwrap_or_default();
         match status {
-            Some(status) => learner_trouble(Finished { status, stdout, stderr }),
-            None => Err(hang("stopping a container (cleanup)", STOP_LIMIT, &stdout, &stderr)),
+            Some(status) => learner_trouble(Finished {
+                status,
+                stdout,
+                stderr,
+            }),
+            None => Err(hang(
+                "stopping a container (cleanup)",
+                STOP_LIMIT,
+                &stdout,
+                &stderr,
+            )),
         }
     }
 }
@@ -279,7 +307,9 @@ pub fn learner_trouble(finished: Finished) -> Result<Finished, Outcome> {
 /// `file:line:column` → `file:line`.
 fn without_column(place: &str) -> String {
     match place.rsplit_once(':') {
-        Some((head, column)) if column.parse::<u32>().is_ok() && head.contains(':') => head.to_string(),
+        Some((head, column)) if column.parse::<u32>().is_ok() && head.contains(':') => {
+            head.to_string()
+        }
         _ => place.to_string(),
     }
 }

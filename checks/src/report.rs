@@ -44,7 +44,11 @@ fn explain(result: &CheckResult) -> Vec<String> {
             lines
         }
         Outcome::NotImplemented { place, what } => {
-            let what = if what.is_empty() { String::new() } else { format!(" ({what})") };
+            let what = if what.is_empty() {
+                String::new()
+            } else {
+                format!(" ({what})")
+            };
             vec![
                 format!("not implemented yet: {place}{what}"),
                 "next:     replace that todo!() with your code".to_string(),
@@ -64,7 +68,10 @@ fn explain(result: &CheckResult) -> Vec<String> {
         }
         Outcome::LabError { message } => {
             let mut lines = labelled("the lab itself failed: ", message);
-            lines.push("this is not your code's fault: `cargo xtask doctor` checks the machine".to_string());
+            lines.push(
+                "this is not your code's fault: `cargo xtask doctor` checks the machine"
+                    .to_string(),
+            );
             return lines;
         }
     };
@@ -77,7 +84,13 @@ fn labelled(label: &str, text: &str) -> Vec<String> {
     let pad = " ".repeat(label.chars().count().min(10));
     text.lines()
         .enumerate()
-        .map(|(i, line)| if i == 0 { format!("{label}{line}") } else { format!("{pad}{line}") })
+        .map(|(i, line)| {
+            if i == 0 {
+                format!("{label}{line}")
+            } else {
+                format!("{pad}{line}")
+            }
+        })
         .collect()
 }
 

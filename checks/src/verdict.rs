@@ -7,17 +7,33 @@ use serde::{Deserialize, Serialize};
 pub enum Outcome {
     Passed,
     /// The check observed something other than what it expected.
-    Failed { expected: String, observed: String },
+    Failed {
+        expected: String,
+        observed: String,
+    },
     /// The learner's code reached a `todo!()`.
-    NotImplemented { place: String, what: String },
+    NotImplemented {
+        place: String,
+        what: String,
+    },
     /// The learner's code panicked.
-    Panicked { place: String, message: String },
+    Panicked {
+        place: String,
+        message: String,
+    },
     /// A learner hook returned an error.
-    HookFailed { message: String },
+    HookFailed {
+        message: String,
+    },
     /// Something did not finish in time.
-    TimedOut { seconds: u64, doing: String },
+    TimedOut {
+        seconds: u64,
+        doing: String,
+    },
     /// The lab or the check itself failed: not the learner's fault.
-    LabError { message: String },
+    LabError {
+        message: String,
+    },
 }
 
 impl Outcome {

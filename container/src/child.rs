@@ -70,7 +70,9 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
         return Err(Stop::Quiet);
     }
     rootfs::enter(plan.base_rootfs, &container.rootfs)?;
-    plan.ready.write_all(b"R").context("telling the parent we are ready")?;
+    plan.ready
+        .write_all(b"R")
+        .context("telling the parent we are ready")?;
     Ok(())
 }
 

@@ -48,7 +48,9 @@ pub fn parse(args: &[String]) -> Result<Parsed> {
                 request.name = Some(name.clone());
             }
             "-h" | "--help" => return Ok(Parsed::Help),
-            other => bail!("unexpected argument '{other}' (put the container's command after `--`)"),
+            other => {
+                bail!("unexpected argument '{other}' (put the container's command after `--`)")
+            }
         }
     }
     if request.command.is_empty() {
@@ -63,7 +65,9 @@ fn validate_name(name: &str) -> Result<()> {
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if !valid {
-        bail!("invalid container name '{name}': use letters, digits and '-', at most 30 characters");
+        bail!(
+            "invalid container name '{name}': use letters, digits and '-', at most 30 characters"
+        );
     }
     Ok(())
 }
@@ -79,7 +83,9 @@ mod tests {
 
     #[test]
     fn defaults_to_a_shell() {
-        let Parsed::Run(r) = parse_str("run").unwrap() else { panic!() };
+        let Parsed::Run(r) = parse_str("run").unwrap() else {
+            panic!()
+        };
         assert_eq!(r.command, ["/bin/sh"]);
         assert_eq!(r.name, None);
     }

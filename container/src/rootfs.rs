@@ -25,7 +25,11 @@ pub fn prepare(base: &Path, root: &Path) -> Result<()> {
     for dir in DIRS {
         fs::create_dir(root.join(dir)).with_context(|| format!("creating {dir} in the rootfs"))?;
     }
-    for (link, target) in [("sbin", "bin"), ("usr/bin", "../bin"), ("usr/sbin", "../bin")] {
+    for (link, target) in [
+        ("sbin", "bin"),
+        ("usr/bin", "../bin"),
+        ("usr/sbin", "../bin"),
+    ] {
         symlink(target, root.join(link)).with_context(|| format!("linking {link}"))?;
     }
     for entry in fs::read_dir(base.join("etc")).context("reading the base rootfs's etc")? {
@@ -46,22 +50,46 @@ pub fn enter(base: &Path, root: &Path) -> Result<()> {
     bind(&base.join("bin"), &root.join("bin"), MsFlags::empty())?;
     // Best effort: the shared busybox stays read-only where the kernel lets us say so.
     let _ = remount_read_only(&root.join("bin"));
-    mount(Some("tmpfs"), &root.join("dev"), Some("tmpfs"), MsFlags::MS_NOSUID, Some("mode=755"))
-        .context("mounting /dev")?;
+    mount(
+        Some("tmpfs"),
+        &root.join("dev"),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID,
+        Some("mode=755"),
+    )
+    .context("mounting /dev")?;
     for device in DEVICES {
         let node = root.join("dev").join(device);
         fs::write(&node, b"").with_context(|| format!("creating /dev/{device}"))?;
         // A missing device on the lab side is not fatal: the container simply lacks it.
         let _ = bind(&Path::new("/dev").join(device), &node, MsFlags::empty());
     }
-    mount(Some("tmpfs"), &root.join("tmp"), Some("tmpfs"), MsFlags::MS_NOSUID, none)
-        .context("mounting /tmp")?;
+    mount(
+        Some("tmpfs"),
+        &root.join("tmp"),
+        Some("tmpfs"),
+        MsFlags::MS_NOSUID,
+        none,
+    )
+    .context("mounting /tmp")?;
     // In a user namespace the kernel allows a new procfs or sysfs only while a fully visible
     // one exists, so both are mounted before the lab's root goes away.
-    mount(Some("proc"), &root.join("proc"), Some("proc"), MsFlags::empty(), none)
-        .context("mounting /proc")?;
+    mount(
+        Some("proc"),
+        &root.join("proc"),
+        Some("proc"),
+        MsFlags::empty(),
+        none,
+    )
+    .context("mounting /proc")?;
     // sysfs shows the container's own network devices; read-only, and optional.
-    let _ = mount(Some("sysfs"), &root.join("sys"), Some("sysfs"), MsFlags::MS_RDONLY, none);
+    let _ = mount(
+        Some("sysfs"),
+        &root.join("sys"),
+        Some("sysfs"),
+        MsFlags::MS_RDONLY,
+        none,
+    );
 
     // runc's way: pivot the root onto itself, then detach the old root stacked underneath.
     chdir(root).context("chdir into the rootfs")?;
@@ -73,8 +101,14 @@ pub fn enter(base: &Path, root: &Path) -> Result<()> {
 
 fn bind(source: &Path, target: &Path, extra: MsFlags) -> Result<()> {
     let none: Option<&str> = None;
-    mount(Some(source), target, none, MsFlags::MS_BIND | MsFlags::MS_REC | extra, none)
-        .with_context(|| format!("bind-mounting {} on {}", source.display(), target.display()))
+    mount(
+        Some(source),
+        target,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC | extra,
+        none,
+    )
+    .with_context(|| format!("bind-mounting {} on {}", source.display(), target.display()))
 }
 
 fn remount_read_only(target: &Path) -> Result<()> {

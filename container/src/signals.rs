@@ -13,10 +13,18 @@ extern "C" fn remember(signal: i32) {
 
 /// Installs the handlers, without SA_RESTART so that a blocked `waitpid` wakes up.
 pub fn install(interactive: bool) {
-    let stop = SigAction::new(SigHandler::Handler(remember), SaFlags::empty(), SigSet::empty());
+    let stop = SigAction::new(
+        SigHandler::Handler(remember),
+        SaFlags::empty(),
+        SigSet::empty(),
+    );
     let ignore = SigAction::new(SigHandler::SigIgn, SaFlags::empty(), SigSet::empty());
     for signal in [Signal::SIGTERM, Signal::SIGHUP, Signal::SIGINT] {
-        let action = if signal == Signal::SIGINT && interactive { &ignore } else { &stop };
+        let action = if signal == Signal::SIGINT && interactive {
+            &ignore
+        } else {
+            &stop
+        };
         // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
         let _ = unsafe { sigaction(signal, action) };
     }

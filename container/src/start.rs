@@ -132,7 +132,11 @@ fn supervise(
             Err(e)
         }
     };
-    let cleaned = hooks::call("after the container ended", networking.after_exit, &container);
+    let cleaned = hooks::call(
+        "after the container ended",
+        networking.after_exit,
+        &container,
+    );
     let status = status?;
     cleaned?;
     Ok(status)

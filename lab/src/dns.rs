@@ -31,7 +31,10 @@ impl Zone {
 
     fn lookup(&self, name: &str) -> Option<Ipv4Addr> {
         let name = name.to_ascii_lowercase();
-        self.records.iter().find(|(n, _)| *n == name).map(|(_, a)| *a)
+        self.records
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, a)| *a)
     }
 
     /// The response to one DNS message, or `None` when it is not worth answering (too short
@@ -44,11 +47,15 @@ impl Zone {
         let questions = u16::from_be_bytes([query[4], query[5]]);
         let mut reply = Vec::with_capacity(512);
         reply.extend_from_slice(&query[..2]); // ID
-        // QR=1, same opcode, AA=1, RD copied; RA=0 (not a recursive server).
+                                              // QR=1, same opcode, AA=1, RD copied; RA=0 (not a recursive server).
         reply.push(0x80 | (opcode << 3) | 0x04 | (query[2] & 0x01));
         reply.push(0);
         if opcode != 0 || questions != 1 {
-            reply[3] = if opcode != 0 { RCODE_NOTIMP } else { RCODE_FORMERR };
+            reply[3] = if opcode != 0 {
+                RCODE_NOTIMP
+            } else {
+                RCODE_FORMERR
+            };
             reply.extend_from_slice(&[0; 8]);
             return Some(reply);
         }
@@ -105,8 +112,12 @@ impl Zone {
                 if stream.read_exact(&mut query).is_err() {
                     break;
                 }
-                let Some(reply) = self.answer(&query) else { break };
-                let Ok(reply_len) = u16::try_from(reply.len()) else { break };
+                let Some(reply) = self.answer(&query) else {
+                    break;
+                };
+                let Ok(reply_len) = u16::try_from(reply.len()) else {
+                    break;
+                };
                 let mut framed = reply_len.to_be_bytes().to_vec();
                 framed.extend_from_slice(&reply);
                 if stream.write_all(&framed).is_err() {
@@ -129,7 +140,11 @@ fn read_name(msg: &[u8], mut at: usize) -> Option<(String, usize)> {
         if len > 63 {
             return None; // compression or extended labels never appear in a question
         }
-        labels.push(std::str::from_utf8(msg.get(at..at + len)?).ok()?.to_string());
+        labels.push(
+            std::str::from_utf8(msg.get(at..at + len)?)
+                .ok()?
+                .to_string(),
+        );
         at += len;
     }
     Some((labels.join("."), at))
@@ -153,12 +168,17 @@ mod tests {
     }
 
     fn zone() -> Zone {
-        Zone::new(vec![("web.lab.test".into(), Ipv4Addr::new(203, 0, 113, 80))])
+        Zone::new(vec![(
+            "web.lab.test".into(),
+            Ipv4Addr::new(203, 0, 113, 80),
+        )])
     }
 
     #[test]
     fn answers_a_known_name_with_its_address() {
-        let reply = zone().answer(&query(0xbeef, "Web.Lab.Test", TYPE_A)).unwrap();
+        let reply = zone()
+            .answer(&query(0xbeef, "Web.Lab.Test", TYPE_A))
+            .unwrap();
         assert_eq!(&reply[..2], &[0xbe, 0xef]);
         assert_eq!(reply[3] & 0x0f, 0, "NOERROR");
         assert_eq!(&reply[6..8], &[0, 1], "one answer");
@@ -174,7 +194,9 @@ mod tests {
 
     #[test]
     fn says_nxdomain_for_unknown_names() {
-        let reply = zone().answer(&query(2, "nothing.lab.test", TYPE_A)).unwrap();
+        let reply = zone()
+            .answer(&query(2, "nothing.lab.test", TYPE_A))
+            .unwrap();
         assert_eq!(reply[3] & 0x0f, RCODE_NXDOMAIN);
         assert_eq!(&reply[6..8], &[0, 0]);
     }
@@ -182,7 +204,9 @@ mod tests {
     #[test]
     fn survives_garbage() {
         assert!(zone().answer(&[1, 2, 3]).is_none());
-        let reply = zone().answer(&[0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 200]).unwrap();
+        let reply = zone()
+            .answer(&[0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 200])
+            .unwrap();
         assert_eq!(reply[3] & 0x0f, RCODE_FORMERR);
     }
 
@@ -192,8 +216,12 @@ mod tests {
         let addr = server.local_addr().unwrap();
         std::thread::spawn(move || zone().serve_udp(server));
         let client = UdpSocket::bind("127.0.0.1:0").unwrap();
-        client.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        client.send_to(&query(7, "web.lab.test", TYPE_A), addr).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        client
+            .send_to(&query(7, "web.lab.test", TYPE_A), addr)
+            .unwrap();
         let mut buf = [0u8; 512];
         let len = client.recv(&mut buf).unwrap();
         assert_eq!(&buf[len - 4..len], &[203, 0, 113, 80]);

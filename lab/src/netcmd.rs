@@ -53,7 +53,10 @@ pub fn ip_batch(commands: &[String]) -> Result<()> {
 /// A command run in the network namespace of process (or thread) `pid`.
 pub fn in_netns_of(pid: i32, program: &str) -> Command {
     let mut command = Command::new("nsenter");
-    command.arg("-t").arg(pid.to_string()).args(["-n", "--", program]);
+    command
+        .arg("-t")
+        .arg(pid.to_string())
+        .args(["-n", "--", program]);
     command
 }
 

@@ -31,7 +31,10 @@ impl Profile {
             Some(profile) => Ok(profile),
             None => {
                 let names: Vec<_> = Profile::ALL.iter().map(|p| p.name()).collect();
-                bail!("unknown lab profile '{name}': choose one of {}", names.join(", "))
+                bail!(
+                    "unknown lab profile '{name}': choose one of {}",
+                    names.join(", ")
+                )
             }
         }
     }
@@ -41,7 +44,9 @@ impl Profile {
         netcmd::set_sysctl("net.ipv4.ip_forward", "0")?;
         match self {
             Profile::Fresh => Ok(()),
-            Profile::DockerHost => netcmd::run("iptables", &["-w", "-P", "FORWARD", "DROP"]).map(drop),
+            Profile::DockerHost => {
+                netcmd::run("iptables", &["-w", "-P", "FORWARD", "DROP"]).map(drop)
+            }
         }
     }
 }

@@ -6,8 +6,8 @@ use crate::internet::{self, Internet};
 use crate::netcmd;
 use crate::profile::Profile;
 use crate::userns;
-use container::protocol::env as container_protocol;
 use anyhow::{Context, Result};
+use container::protocol::env as container_protocol;
 use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::prctl;
@@ -40,8 +40,12 @@ impl Lab {
     /// and exits with its status. When `interactive`, Ctrl-C is left to the lab's foreground
     /// program instead of ending the lab.
     pub fn enter(paths: LabPaths, profile: Profile, interactive: bool) -> Result<Lab> {
-        unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS)
-            .map_err(|e| anyhow::anyhow!("creating the lab host's namespaces: {}", userns::explain(Some(e))))?;
+        unshare(CloneFlags::CLONE_NEWNET | CloneFlags::CLONE_NEWNS).map_err(|e| {
+            anyhow::anyhow!(
+                "creating the lab host's namespaces: {}",
+                userns::explain(Some(e))
+            )
+        })?;
         let none: Option<&str> = None;
         mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
             .context("making the lab's mounts private")?;
@@ -78,8 +82,14 @@ impl Lab {
             .context("mounting the lab's /sys")?;
         fs::create_dir_all(&paths.state)
             .with_context(|| format!("creating {}", paths.state.display()))?;
-        mount(Some("tmpfs"), &paths.state, Some("tmpfs"), MsFlags::empty(), Some("mode=755"))
-            .context("mounting the lab's state directory")?;
+        mount(
+            Some("tmpfs"),
+            &paths.state,
+            Some("tmpfs"),
+            MsFlags::empty(),
+            Some("mode=755"),
+        )
+        .context("mounting the lab's state directory")?;
         install_resolv_conf(&paths.state)?;
         std::env::set_var("PATH", netcmd::TOOL_PATH);
 
@@ -94,7 +104,11 @@ impl Lab {
         .context("wiring the lab host's uplink")?;
         wait_for_carrier(HOST_UPLINK)?;
         profile.apply().context("applying the lab profile")?;
-        Ok(Lab { paths, internet, profile })
+        Ok(Lab {
+            paths,
+            internet,
+            profile,
+        })
     }
 
     /// The lab's paths.
@@ -175,7 +189,9 @@ fn keeper_gone(alive: &std::os::fd::OwnedFd) -> bool {
     let mut fds = [PollFd::new(alive.as_fd(), PollFlags::POLLIN)];
     match poll(&mut fds, PollTimeout::ZERO) {
         Ok(0) => false,
-        _ => fds[0].revents().is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)),
+        _ => fds[0]
+            .revents()
+            .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)),
     }
 }
 
@@ -196,7 +212,11 @@ extern "C" fn ignore_signal(_: i32) {}
 /// A handler that does nothing (unlike SIG_IGN, it is reset by exec, so the lab's programs
 /// still get Ctrl-C).
 pub fn keep_going_on_ctrl_c() {
-    let action = SigAction::new(SigHandler::Handler(ignore_signal), SaFlags::SA_RESTART, SigSet::empty());
+    let action = SigAction::new(
+        SigHandler::Handler(ignore_signal),
+        SaFlags::SA_RESTART,
+        SigSet::empty(),
+    );
     // SAFETY: the handler does nothing.
     let _ = unsafe { sigaction(Signal::SIGINT, &action) };
 }

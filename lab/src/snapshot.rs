@@ -33,14 +33,25 @@ impl NetState {
         let mut sections = vec![
             ("links".to_string(), links()?),
             ("addresses".to_string(), addresses()?),
-            ("routes".to_string(), ip_lines(&["-j", "route", "show", "table", "all"], route_line)?),
-            ("rules".to_string(), ip_lines(&["-j", "rule", "show"], rule_line)?),
+            (
+                "routes".to_string(),
+                ip_lines(&["-j", "route", "show", "table", "all"], route_line)?,
+            ),
+            (
+                "rules".to_string(),
+                ip_lines(&["-j", "rule", "show"], rule_line)?,
+            ),
             ("firewall".to_string(), firewall()),
             ("named namespaces".to_string(), named_namespaces()),
         ];
         let sysctls = SYSCTLS
             .iter()
-            .map(|key| format!("{key} = {}", netcmd::sysctl(key).unwrap_or_else(|_| "-".into())))
+            .map(|key| {
+                format!(
+                    "{key} = {}",
+                    netcmd::sysctl(key).unwrap_or_else(|_| "-".into())
+                )
+            })
             .collect();
         sections.push(("sysctls".to_string(), sysctls));
         Ok(NetState { sections })
@@ -97,9 +108,16 @@ fn links() -> Result<Vec<String>> {
     ip_lines(&["-j", "-d", "link", "show"], |l| {
         let flags: Vec<String> = l["flags"]
             .as_array()
-            .map(|f| f.iter().filter_map(|x| x.as_str().map(String::from)).collect())
+            .map(|f| {
+                f.iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
-        let kind = l["linkinfo"]["info_kind"].as_str().unwrap_or("").to_string();
+        let kind = l["linkinfo"]["info_kind"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
         format!(
             "{} kind={} flags={} mtu={} master={} mac={}",
             s(l, "ifname"),
@@ -130,7 +148,9 @@ fn addresses() -> Result<Vec<String>> {
 
 fn route_line(r: &Value) -> String {
     let mut words = vec![s(r, "dst")];
-    for key in ["gateway", "dev", "table", "protocol", "scope", "prefsrc", "type"] {
+    for key in [
+        "gateway", "dev", "table", "protocol", "scope", "prefsrc", "type",
+    ] {
         let value = s(r, key);
         if !value.is_empty() {
             words.push(format!("{key}={value}"));
@@ -140,7 +160,12 @@ fn route_line(r: &Value) -> String {
 }
 
 fn rule_line(r: &Value) -> String {
-    format!("{} from={} table={}", s(r, "priority"), s(r, "src"), s(r, "table"))
+    format!(
+        "{} from={} table={}",
+        s(r, "priority"),
+        s(r, "src"),
+        s(r, "table")
+    )
 }
 
 fn firewall() -> Vec<String> {

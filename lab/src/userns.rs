@@ -36,18 +36,28 @@ pub fn become_root() -> Result<Privilege> {
 /// One line: why unprivileged namespaces fail here, and the two ways out.
 pub fn explain(error: Option<nix::Error>) -> String {
     let read = |path: &str| fs::read_to_string(path).map(|s| s.trim().to_string()).ok();
-    let cause = if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref()
-        == Some("1")
-    {
-        ("AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later)",
-         "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0")
-    } else if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
-        ("kernel.unprivileged_userns_clone is 0", "sudo sysctl -w kernel.unprivileged_userns_clone=1")
-    } else if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
-        ("user.max_user_namespaces is 0", "sudo sysctl -w user.max_user_namespaces=15000")
-    } else {
-        ("the kernel refused it (inside a container without privileges?)", "")
-    };
+    let cause =
+        if read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns").as_deref() == Some("1") {
+            (
+                "AppArmor restricts unprivileged user namespaces (Ubuntu 23.10 and later)",
+                "sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0",
+            )
+        } else if read("/proc/sys/kernel/unprivileged_userns_clone").as_deref() == Some("0") {
+            (
+                "kernel.unprivileged_userns_clone is 0",
+                "sudo sysctl -w kernel.unprivileged_userns_clone=1",
+            )
+        } else if read("/proc/sys/user/max_user_namespaces").as_deref() == Some("0") {
+            (
+                "user.max_user_namespaces is 0",
+                "sudo sysctl -w user.max_user_namespaces=15000",
+            )
+        } else {
+            (
+                "the kernel refused it (inside a container without privileges?)",
+                "",
+            )
+        };
     let errno = error.map(|e| format!(": {e}")).unwrap_or_default();
     let allow = if cause.1.is_empty() {
         String::new()

@@ -60,7 +60,9 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         std::thread::spawn(move || serve(listener));
         let mut client = TcpStream::connect(addr).unwrap();
-        client.write_all(b"GET / HTTP/1.0\r\nHost: web.lab.test\r\n\r\n").unwrap();
+        client
+            .write_all(b"GET / HTTP/1.0\r\nHost: web.lab.test\r\n\r\n")
+            .unwrap();
         let mut response = String::new();
         client.read_to_string(&mut response).unwrap();
         assert!(response.starts_with("HTTP/1.0 200 OK\r\n"), "{response}");

@@ -1,4 +1,4 @@
 //! The checks of each step, one module per step.
 
-pub mod s01;
 mod observe;
+pub mod s01;

@@ -20,7 +20,10 @@ pub struct Link {
 /// Parses `ip -j link` output, leaving out the kernel's fallback devices.
 pub fn links(output: &Output) -> Result<Vec<Link>> {
     let value: Value = serde_json::from_slice(&output.stdout).with_context(|| {
-        format!("ip -j link gave no JSON: {}", String::from_utf8_lossy(&output.stderr))
+        format!(
+            "ip -j link gave no JSON: {}",
+            String::from_utf8_lossy(&output.stderr)
+        )
     })?;
     Ok(value
         .as_array()
