@@ -29,7 +29,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("checker: {e:#}");
-            ExitCode::from(3)
+            ExitCode::from(2)
         }
     }
 }
@@ -51,6 +51,21 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                         catalog::step_list()
                     );
                 };
+                if !binary.is_file() {
+                    anyhow::bail!(
+                        "no step binary at {}: build it with `cargo xtask check {number}`",
+                        binary.display()
+                    );
+                }
+                if let Some(name) = &only {
+                    if !step.checks.iter().any(|c| c.name == name) {
+                        let names: Vec<_> = step.checks.iter().map(|c| c.name).collect();
+                        anyhow::bail!(
+                            "step {number} has no check '{name}': its checks are {}",
+                            names.join(", ")
+                        );
+                    }
+                }
                 for check in step.checks {
                     if only.as_deref().is_none_or(|name| name == check.name) {
                         plan.push(coordinator::Job {
@@ -91,7 +106,11 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                 .step_command(std::path::Path::new(&program[0]))
                 .args(&program[1..])
                 .status()?;
-            Ok(ExitCode::from(status.code().unwrap_or(1) as u8))
+            use std::os::unix::process::ExitStatusExt;
+            let code = status
+                .code()
+                .unwrap_or_else(|| 128 + status.signal().unwrap_or(0));
+            Ok(ExitCode::from(code as u8))
         }
         Request::LabUpDown { paths } => {
             Lab::enter(paths, lab::Profile::Fresh, false)?;

@@ -1,0 +1,327 @@
+//! The commands a lesson shows work, against the step's solution.
+//!
+//! In each `steps/NN-*/README.md`, fenced blocks whose info string is `console` hold commands
+//! after a prompt: `container# ` (typed in a container of the step's solution) or `lab# ` (typed
+//! on the lab host while such a container runs); other lines are their output and are not
+//! compared (numbers differ from run to run). All of a lesson's commands run in one lab
+//! (`checker run ... /bin/sh -c SCRIPT`): a container `lesson` is started in the background,
+//! the `lab#` commands run with `set -e`, then the `container#` commands run, also with `set -e`,
+//! in a second container `lesson2`.
+
+mod common;
+
+use common::{paths, run, step_bins, Ran};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// Where a lesson's command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prompt {
+    Lab,
+    Container,
+}
+
+/// One command of a lesson.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Typed {
+    prompt: Prompt,
+    text: String,
+    /// Its line in the lesson (1-based), for messages.
+    line: usize,
+}
+
+impl Typed {
+    fn shown(&self) -> String {
+        let prompt = match self.prompt {
+            Prompt::Lab => "lab#",
+            Prompt::Container => "container#",
+        };
+        format!("README.md:{}: {prompt} {}", self.line, self.text)
+    }
+}
+
+/// The commands of the `console` blocks of a Markdown text. A command whose line ends with a
+/// backslash goes on over the next lines.
+fn commands(markdown: &str) -> Vec<Typed> {
+    let mut found = Vec::new();
+    // The opening fence of the block we are in (its character and length), and whether it is
+    // a console block.
+    let mut fence: Option<(char, usize, bool)> = None;
+    let mut pending: Option<Typed> = None;
+    for (index, raw) in markdown.lines().enumerate() {
+        let line = raw.trim_start();
+        let fence_char = line.chars().next().filter(|c| *c == '`' || *c == '~');
+        let run_length = fence_char.map_or(0, |c| line.chars().take_while(|x| *x == c).count());
+        match (fence, fence_char) {
+            (None, Some(c)) if run_length >= 3 => {
+                let info = line[run_length..].trim();
+                let console = info.split_whitespace().next() == Some("console");
+                fence = Some((c, run_length, console));
+                continue;
+            }
+            (Some((c, n, _)), Some(d))
+                if c == d && run_length >= n && line[run_length..].trim().is_empty() =>
+            {
+                fence = None;
+                if let Some(typed) = pending.take() {
+                    found.push(typed);
+                }
+                continue;
+            }
+            _ => {}
+        }
+        let Some((_, _, true)) = fence else { continue };
+        if let Some(mut typed) = pending.take() {
+            typed.text.push('\n');
+            typed.text.push_str(raw);
+            if raw.ends_with('\\') {
+                pending = Some(typed);
+            } else {
+                found.push(typed);
+            }
+            continue;
+        }
+        let (prompt, text) = if let Some(text) = raw.strip_prefix("container# ") {
+            (Prompt::Container, text)
+        } else if let Some(text) = raw.strip_prefix("lab# ") {
+            (Prompt::Lab, text)
+        } else {
+            continue;
+        };
+        let typed = Typed {
+            prompt,
+            text: text.to_string(),
+            line: index + 1,
+        };
+        if text.ends_with('\\') {
+            pending = Some(typed);
+        } else {
+            found.push(typed);
+        }
+    }
+    found.extend(pending);
+    found
+}
+
+/// `text` as one word for /bin/sh.
+fn quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Runs `commands` one after the other with `set -e`; when one fails, the shell says which
+/// (on stderr, `lesson command failed ...`) before it exits.
+fn steps_script(commands: &[Typed]) -> String {
+    let mut script = String::from(
+        "set -e\n\
+         current=''\n\
+         trap 'status=$?; [ \"$status\" -eq 0 ] || echo \"lesson command failed (exit status \
+         $status): $current\" >&2' EXIT\n",
+    );
+    for typed in commands {
+        script.push_str(&format!(
+            "current={}\necho \"$current\"\n{}\n",
+            quote(&typed.shown()),
+            typed.text
+        ));
+    }
+    script.push_str("current=''\n");
+    script
+}
+
+/// The script run on the lab host.
+fn lab_script(solution: &Path, commands: &[Typed]) -> String {
+    let lab: Vec<Typed> = commands
+        .iter()
+        .filter(|c| c.prompt == Prompt::Lab)
+        .cloned()
+        .collect();
+    let inside: Vec<Typed> = commands
+        .iter()
+        .filter(|c| c.prompt == Prompt::Container)
+        .cloned()
+        .collect();
+    let mut script = format!(
+        "set -e\n\
+         SOLUTION={solution}\n\
+         \"$SOLUTION\" run --name lesson -- sleep 30 &\n\
+         background=$!\n\
+         trap 'kill $background 2>/dev/null || true' EXIT\n\
+         tries=0\n\
+         until [ -s \"$NETLAB_STATE/containers/lesson/pid\" ]; do\n\
+           if ! kill -0 $background 2>/dev/null || [ $tries -ge 1000 ]; then\n\
+             echo 'lesson: the container lesson did not start' >&2; exit 1\n\
+           fi\n\
+           tries=$((tries + 1)); sleep 0.01\n\
+         done\n",
+        solution = quote(&solution.display().to_string()),
+    );
+    if !lab.is_empty() {
+        // In a subshell, so that its EXIT trap reports the failing command.
+        script.push_str(&format!("(\n{})\n", steps_script(&lab)));
+    }
+    if !inside.is_empty() {
+        script.push_str(&format!(
+            "\"$SOLUTION\" run --name lesson2 -- /bin/sh -ec {}\n",
+            quote(&steps_script(&inside))
+        ));
+    }
+    script.push_str("kill $background\nwait $background || true\ntrap - EXIT\n");
+    script
+}
+
+/// Runs a lesson's commands against `solution` in a fresh lab.
+fn run_lesson(solution: &Path, commands: &[Typed]) -> Ran {
+    let p = paths();
+    let mut command = Command::new(&p.checker);
+    command
+        .arg("run")
+        .arg("--rootfs")
+        .arg(&p.rootfs)
+        .arg("--state")
+        .arg(&p.state)
+        .args(["/bin/sh", "-c", &lab_script(solution, commands)]);
+    run(&mut command, Duration::from_secs(120))
+}
+
+/// The lesson of step `number`.
+fn lesson(number: &str) -> PathBuf {
+    let step = common::catalog_step(number);
+    paths().root.join("steps").join(step.slug).join("README.md")
+}
+
+fn lesson_commands_work(number: &str) {
+    let file = lesson(number);
+    let markdown = std::fs::read_to_string(&file)
+        .unwrap_or_else(|e| panic!("step {number} has no lesson at {}: {e}", file.display()));
+    let found = commands(&markdown);
+    assert!(
+        !found.is_empty(),
+        "{} shows no command: expected `container# ` or `lab# ` lines in ```console blocks",
+        file.display()
+    );
+    let solution = paths().bin(step_bins(number).solution);
+    let ran = run_lesson(&solution, &found);
+    let failed = ran
+        .stderr
+        .lines()
+        .find(|l| l.contains("lesson command failed") || l.starts_with("lesson:"))
+        .unwrap_or("(no command reported failing: see the output)");
+    assert_eq!(
+        ran.code,
+        0,
+        "a command of {} fails against the solution:\n  {failed}\n{}",
+        file.display(),
+        ran.describe()
+    );
+}
+
+/// One line per step: `lesson_test!(test_name, "NN");`.
+macro_rules! lesson_test {
+    ($test:ident, $number:literal) => {
+        #[test]
+        fn $test() {
+            lesson_commands_work($number);
+        }
+    };
+}
+
+lesson_test!(s01_lesson_commands_work, "01");
+
+#[test]
+fn every_step_in_the_table_has_a_lesson_test() {
+    // Keep the lesson_test! lines above in step with the steps' table.
+    let tested = ["01"];
+    for step in common::STEPS {
+        assert!(
+            tested.contains(&step.number),
+            "step {} has no lesson_test! line",
+            step.number
+        );
+    }
+}
+
+const SAMPLE: &str = r#"# A lesson
+
+```console
+container# ip link
+1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536
+lab# test -e "/proc/$(cat $NETLAB_STATE/containers/lesson/pid)/ns/net"
+```
+
+Not a console block:
+
+```text
+container# false
+```
+
+````console
+container# echo 'one' \
+  two
+```
+lab# ip -br addr show dev eth0
+````
+"#;
+
+#[test]
+fn commands_come_only_from_console_blocks() {
+    let found = commands(SAMPLE);
+    let shown: Vec<(Prompt, &str, usize)> = found
+        .iter()
+        .map(|t| (t.prompt, t.text.as_str(), t.line))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            (Prompt::Container, "ip link", 4),
+            (
+                Prompt::Lab,
+                r#"test -e "/proc/$(cat $NETLAB_STATE/containers/lesson/pid)/ns/net""#,
+                6
+            ),
+            (Prompt::Container, "echo 'one' \\\n  two", 16),
+            (Prompt::Lab, "ip -br addr show dev eth0", 19),
+        ]
+    );
+}
+
+#[test]
+fn the_runner_runs_a_sample_lesson() {
+    let solution = paths().bin(step_bins("01").solution);
+    let ran = run_lesson(&solution, &commands(SAMPLE));
+    assert_eq!(ran.code, 0, "{}", ran.describe());
+    // The container's commands ran in a container, the lab's on the lab host.
+    assert!(ran.stdout.contains("one two"), "{}", ran.describe());
+    assert!(ran.stdout.contains("198.51.100.2/24"), "{}", ran.describe());
+    assert!(
+        ran.stdout.contains("container# ip link\n1: lo:"),
+        "{}",
+        ran.describe()
+    );
+}
+
+#[test]
+fn the_runner_names_the_command_that_fails() {
+    let solution = paths().bin(step_bins("01").solution);
+    for (line, prompt) in [
+        ("lab# false", "lab#"),
+        ("container# ping -c 1 -W 1 203.0.113.80", "container#"),
+    ] {
+        let markdown = format!("```console\ncontainer# true\n{line}\ncontainer# echo after\n```\n");
+        let ran = run_lesson(&solution, &commands(&markdown));
+        assert_ne!(ran.code, 0, "{line} should fail:\n{}", ran.describe());
+        let named = format!("lesson command failed (exit status 1): README.md:3: {prompt}");
+        assert!(
+            ran.stderr.contains(&named),
+            "{line}: the failure is not named:\n{}",
+            ran.describe()
+        );
+        if prompt == "container#" {
+            assert!(
+                !ran.stdout.contains("\nafter"),
+                "the commands went on after a failure:\n{}",
+                ran.describe()
+            );
+        }
+    }
+}

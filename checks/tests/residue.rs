@@ -1,0 +1,363 @@
+//! A check run leaves nothing behind on the real machine, however it ends: passed, failed,
+//! panicked, hung, or with the checker killed (SIGKILL) in the middle of a check.
+//!
+//! Each scenario uses a state directory of its own (`target/netlab/residue/<scenario>`), so
+//! that the processes it looks for are those of its own labs, even while other tests (or other
+//! test binaries, under a parallel runner) have labs running.
+
+mod common;
+
+use common::{check_command, check_in, code, paths, summary, summary_of, Ran};
+use lab::snapshot::NetState;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long lab processes may take to vanish after their checker ended.
+const GRACE: Duration = Duration::from_secs(3);
+
+/// How a scenario's checker ends.
+enum End {
+    /// On its own, with this exit status.
+    Exits(i32),
+    /// Killed with SIGKILL once one of its labs runs the step binary, and `after` more.
+    KilledMidCheck { after: Duration },
+}
+
+fn state_dir(scenario: &str) -> PathBuf {
+    let dir = paths().target.join("netlab/residue").join(scenario);
+    // A previous, failed run may have left files; a mount left there would be reported below.
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+/// A process of a lab on `state`: a step binary (it has `NETLAB_STATE=<state>` in its
+/// environment) or a lab task or keeper (`--state <state>` on its command line).
+#[derive(Debug)]
+struct LabProcess {
+    pid: i32,
+    cmdline: String,
+    step_binary: bool,
+}
+
+fn lab_processes(state: &Path) -> Vec<LabProcess> {
+    let me = std::process::id().to_string();
+    let env_entry = format!("NETLAB_STATE={}", state.display());
+    let arg = state.display().to_string();
+    let mut found = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in dir.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Ok(pid) = name.parse::<i32>() else {
+            continue;
+        };
+        if name == me {
+            continue;
+        }
+        let base = entry.path();
+        // Zombies are dead already (their parent, often init, has not reaped them yet).
+        let stat = std::fs::read_to_string(base.join("stat")).unwrap_or_default();
+        if stat
+            .rsplit_once(") ")
+            .is_some_and(|(_, rest)| rest.starts_with('Z'))
+        {
+            continue;
+        }
+        // Unreadable (or vanished meanwhile): not ours to judge.
+        let environ = std::fs::read(base.join("environ")).unwrap_or_default();
+        let cmdline = std::fs::read(base.join("cmdline")).unwrap_or_default();
+        let step_binary = environ
+            .split(|b| *b == 0)
+            .any(|e| e == env_entry.as_bytes());
+        let lab_task = cmdline.split(|b| *b == 0).any(|a| a == arg.as_bytes());
+        if step_binary || lab_task {
+            found.push(LabProcess {
+                pid,
+                cmdline: String::from_utf8_lossy(&cmdline).replace('\0', " "),
+                step_binary,
+            });
+        }
+    }
+    found
+}
+
+/// Runs the checker on `state` and ends it as `end` says.
+fn run_checker(state: &Path, args: &[String], end: &End) -> Ran {
+    match end {
+        End::Exits(expected) => {
+            let ran = check_in(state, args);
+            assert_eq!(
+                ran.code,
+                *expected,
+                "unexpected exit status:\n{}",
+                ran.describe()
+            );
+            ran
+        }
+        End::KilledMidCheck { after } => {
+            // A whole step takes ~150 ms, so a fixed delay could miss it: wait for a lab to
+            // run the step binary instead. Should the checker still finish first, try again.
+            for _ in 0..10 {
+                let mut child = check_command(state, args)
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("starting the checker");
+                let deadline = Instant::now() + Duration::from_secs(20);
+                let caught = loop {
+                    if child.try_wait().expect("waiting for the checker").is_some() {
+                        break false;
+                    }
+                    if lab_processes(state).iter().any(|p| p.step_binary) {
+                        break true;
+                    }
+                    assert!(
+                        Instant::now() < deadline,
+                        "no step binary started within 20 s"
+                    );
+                    thread::sleep(Duration::from_millis(1));
+                };
+                if !caught {
+                    continue;
+                }
+                thread::sleep(*after);
+                let pid = Pid::from_raw(child.id() as i32);
+                kill(pid, Signal::SIGKILL).expect("killing the checker");
+                let status = child.wait().expect("waiting for the killed checker");
+                assert_eq!(
+                    code(status),
+                    128 + Signal::SIGKILL as i32,
+                    "the checker was not killed"
+                );
+                return Ran {
+                    code: code(status),
+                    stdout: String::new(),
+                    stderr: String::new(),
+                };
+            }
+            panic!("the checker finished 10 times before any step binary could be seen running");
+        }
+    }
+}
+
+/// Waits up to [`GRACE`] for the labs on `state` to vanish; kills and reports what remains.
+fn assert_no_lab_processes(state: &Path, context: &str) {
+    let deadline = Instant::now() + GRACE;
+    loop {
+        let left = lab_processes(state);
+        if left.is_empty() {
+            return;
+        }
+        if Instant::now() > deadline {
+            // They were started by this test: do not leave them running.
+            for process in &left {
+                let _ = kill(Pid::from_raw(process.pid), Signal::SIGKILL);
+            }
+            let list: Vec<String> = left
+                .iter()
+                .map(|p| format!("{} {}", p.pid, p.cmdline))
+                .collect();
+            panic!(
+                "{context}: lab processes still run {GRACE:?} after the checker ended (the lab \
+                 must die with the checker):\n  {}",
+                list.join("\n  ")
+            );
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The real state directory stays empty: each lab mounts a private tmpfs on it.
+fn assert_state_dir_clean(state: &Path, context: &str) {
+    let entries: Vec<String> = std::fs::read_dir(state)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", state.display()))
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        entries.is_empty(),
+        "{context}: files left in {}: {entries:?}",
+        state.display()
+    );
+    let mounts = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let wanted = state.display().to_string();
+    let left: Vec<&str> = mounts
+        .lines()
+        .filter(|l| {
+            l.split(' ')
+                .nth(4)
+                .is_some_and(|point| point.starts_with(&wanted))
+        })
+        .collect();
+    assert!(
+        left.is_empty(),
+        "{context}: mounts left on the state directory:\n{}",
+        left.join("\n")
+    );
+}
+
+fn assert_same_network(before: &NetState, context: &str) {
+    let after = NetState::take().expect("picturing the test's network namespace");
+    let changes = before.diff(&after);
+    assert!(
+        changes.is_empty(),
+        "{context}: the real network namespace changed:\n  {}\n--- before ---\n{before}\n--- after ---\n{after}",
+        changes.join("\n  ")
+    );
+}
+
+/// Runs the scenario, then checks that nothing is left and that a normal run still passes.
+fn leaves_nothing(scenario: &str, args: &[String], end: End) {
+    let p = paths();
+    let state = state_dir(scenario);
+    let before = NetState::take().expect("picturing the test's network namespace");
+
+    let ran = run_checker(&state, args, &end);
+    let context = format!(
+        "scenario {scenario} (checker ended with status {})",
+        ran.code
+    );
+    assert_no_lab_processes(&state, &context);
+    assert_state_dir_clean(&state, &context);
+    assert_same_network(&before, &context);
+
+    // The next run starts clean.
+    let next = check_in(&state, &[p.target_arg("01", "solution01")]);
+    let count = common::catalog_step("01").checks.len();
+    assert!(
+        next.code == 0 && summary(&next.stdout) == summary_of(count, 0),
+        "scenario {scenario}: the solution's next run did not pass:\n{}",
+        next.describe()
+    );
+    let context = format!("scenario {scenario}, the solution's next run");
+    assert_no_lab_processes(&state, &context);
+    assert_state_dir_clean(&state, &context);
+    assert_same_network(&before, &context);
+}
+
+fn target(binary: &str) -> String {
+    paths().target_arg("01", binary)
+}
+
+#[test]
+fn a_passing_run_leaves_nothing() {
+    leaves_nothing("pass", &[target("solution01")], End::Exits(0));
+}
+
+#[test]
+fn a_failing_run_leaves_nothing() {
+    leaves_nothing("fail", &[target("step01")], End::Exits(1));
+}
+
+#[test]
+fn a_panicking_run_leaves_nothing() {
+    leaves_nothing("panic", &[target("fixture-panic")], End::Exits(1));
+}
+
+#[test]
+fn a_hanging_run_leaves_nothing() {
+    let args = [
+        "--only".to_string(),
+        "own-netns".to_string(),
+        target("fixture-hang"),
+    ];
+    leaves_nothing("hang", &args, End::Exits(1));
+}
+
+#[test]
+fn a_checker_killed_during_a_passing_check_leaves_nothing() {
+    let end = End::KilledMidCheck {
+        after: Duration::ZERO,
+    };
+    leaves_nothing("killed-pass", &[target("solution01")], end);
+}
+
+#[test]
+fn a_checker_killed_during_a_hang_leaves_nothing() {
+    let args = [
+        "--only".to_string(),
+        "own-netns".to_string(),
+        target("fixture-hang"),
+    ];
+    let end = End::KilledMidCheck {
+        after: Duration::from_millis(300),
+    };
+    leaves_nothing("killed-hang", &args, end);
+}
+
+#[test]
+fn a_killed_checker_run_leaves_nothing() {
+    let p = paths();
+    let state = state_dir("killed-run");
+    let before = NetState::take().expect("picturing the test's network namespace");
+    let mut child = std::process::Command::new(&p.checker)
+        .arg("run")
+        .arg("--rootfs")
+        .arg(&p.rootfs)
+        .arg("--state")
+        .arg(&state)
+        .args(["/bin/sleep", "30"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("starting the checker");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !lab_processes(&state).iter().any(|p| p.step_binary) {
+        assert!(
+            child.try_wait().expect("waiting").is_none(),
+            "checker run ended early"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "the lab's program did not start within 20 s"
+        );
+        thread::sleep(Duration::from_millis(5));
+    }
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("killing the checker");
+    let _ = child.wait();
+    assert_no_lab_processes(&state, "checker run, killed");
+    assert_state_dir_clean(&state, "checker run, killed");
+    assert_same_network(&before, "checker run, killed");
+}
+
+/// The scan itself: it must see a process with the lab's variable, and stop seeing it once
+/// the process is gone (else the tests above would prove nothing).
+#[test]
+fn the_scan_sees_lab_processes() {
+    let state = state_dir("scan");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .env("NETLAB_STATE", &state)
+        .spawn()
+        .expect("starting sleep");
+    let pid = sleeper.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !lab_processes(&state)
+        .iter()
+        .any(|p| p.pid == pid && p.step_binary)
+    {
+        if Instant::now() > deadline {
+            let _ = sleeper.kill();
+            let _ = sleeper.wait();
+            panic!(
+                "the scan does not see a process with NETLAB_STATE={}",
+                state.display()
+            );
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    sleeper.kill().expect("stopping sleep");
+    sleeper.wait().expect("waiting for sleep");
+    assert!(
+        lab_processes(&state).is_empty(),
+        "the scan sees a process that is gone"
+    );
+}
