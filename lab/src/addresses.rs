@@ -42,3 +42,11 @@ pub fn host_resolv_conf() -> String {
          nameserver {STUB_RESOLVER}\nnameserver {DNS_ADDR}\nsearch {DOMAIN}\n"
     )
 }
+
+/// A host whose only nameserver is systemd-resolved's loopback stub.
+pub fn stub_only_resolv_conf() -> String {
+    format!(
+        "# The lab host's resolver configuration (systemd-resolved, stub only).\n\
+         nameserver {STUB_RESOLVER}\nsearch {DOMAIN}\noptions edns0 trust-ad\n"
+    )
+}

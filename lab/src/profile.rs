@@ -11,17 +11,25 @@ pub enum Profile {
     Fresh,
     /// A host where Docker is installed: as `Fresh`, but the FORWARD policy is DROP.
     DockerHost,
+    /// As `Fresh`, but the host's resolv.conf names only systemd-resolved's loopback stub
+    /// (127.0.0.53): a container must fall back to a public resolver.
+    StubResolverOnly,
 }
 
 impl Profile {
     /// Every profile, for help texts.
-    pub const ALL: [Profile; 2] = [Profile::Fresh, Profile::DockerHost];
+    pub const ALL: [Profile; 3] = [
+        Profile::Fresh,
+        Profile::DockerHost,
+        Profile::StubResolverOnly,
+    ];
 
     /// The profile's name on command lines.
     pub fn name(self) -> &'static str {
         match self {
             Profile::Fresh => "fresh",
             Profile::DockerHost => "docker-host",
+            Profile::StubResolverOnly => "stub-resolver-only",
         }
     }
 
@@ -39,11 +47,19 @@ impl Profile {
         }
     }
 
+    /// The lab host's `/etc/resolv.conf`.
+    pub fn host_resolv_conf(self) -> String {
+        match self {
+            Profile::StubResolverOnly => crate::addresses::stub_only_resolv_conf(),
+            _ => crate::addresses::host_resolv_conf(),
+        }
+    }
+
     /// Puts the (already created) lab host into this profile's state.
     pub fn apply(self) -> Result<()> {
         netcmd::set_sysctl("net.ipv4.ip_forward", "0")?;
         match self {
-            Profile::Fresh => Ok(()),
+            Profile::Fresh | Profile::StubResolverOnly => Ok(()),
             Profile::DockerHost => {
                 netcmd::run("iptables", &["-w", "-P", "FORWARD", "DROP"]).map(drop)
             }

@@ -90,7 +90,7 @@ impl Lab {
             Some("mode=755"),
         )
         .context("mounting the lab's state directory")?;
-        install_resolv_conf(&paths.state)?;
+        install_resolv_conf(&paths.state, &profile.host_resolv_conf())?;
         std::env::set_var("PATH", netcmd::TOOL_PATH);
 
         ipv4_only()?;
@@ -164,11 +164,11 @@ fn wait_for_carrier(link: &str) -> Result<()> {
 
 /// The lab host's resolv.conf is a file of the lab's, mounted over the real one's place in the
 /// lab's mount namespace only.
-fn install_resolv_conf(state: &Path) -> Result<()> {
+fn install_resolv_conf(state: &Path, text: &str) -> Result<()> {
     let dir = state.join("lab");
     fs::create_dir_all(&dir)?;
     let ours = dir.join("resolv.conf");
-    fs::write(&ours, host_resolv_conf())?;
+    fs::write(&ours, text)?;
     let target = fs::canonicalize("/etc/resolv.conf").unwrap_or_else(|_| "/etc/resolv.conf".into());
     if !target.exists() {
         anyhow::bail!(
