@@ -4,6 +4,7 @@
 use crate::workspace::{self, Paths};
 use crate::{messages, progress};
 use anyhow::{bail, Context, Result};
+use std::io::Write;
 use std::process::ExitCode;
 
 pub fn main(args: &[String]) -> Result<ExitCode> {
@@ -65,7 +66,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     progress.step(&step.number).hint = u8::try_from(highest).unwrap_or(u8::MAX);
     progress.save()?;
     if highest < levels.len() && !all {
-        println!("(run it again for level {})", highest + 1);
+        let _ = writeln!(out, "(run it again for level {})", highest + 1);
     }
     Ok(ExitCode::SUCCESS)
 }
