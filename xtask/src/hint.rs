@@ -53,9 +53,12 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         }
         vec![wanted]
     };
+    // Written without println!, so that a closed pipe (`| head`) is not a panic.
+    let mut out = std::io::stdout().lock();
     for n in &shown {
         let (title, body) = &levels[n - 1];
-        println!(
+        let _ = writeln!(
+            out,
             "step {} · hint {n} of {} · {title}\n\n{}\n",
             step.number,
             levels.len(),
