@@ -5,6 +5,7 @@ mod build;
 mod check;
 mod doctor;
 mod hint;
+mod lab;
 mod messages;
 mod progress;
 mod rootfs;
@@ -25,6 +26,7 @@ fn main() -> ExitCode {
         "check" => check::main(rest),
         "hint" => hint::main(rest),
         "run" => run::main(rest),
+        "lab" => lab::main(rest),
         "doctor" => doctor::main(rest),
         "test" => test::main(rest),
         "bench" => bench::main(rest),

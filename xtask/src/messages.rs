@@ -7,6 +7,7 @@ cargo xtask <verb> [options]
   hint NN [--level N | --all]          show the next hint for a step
   run NN [--solution] [--profile P] [-- CMD...]
                                        start the step's container in a fresh lab
+  lab [NN] [--solution]                a shell on a fresh lab host (with NN's container running)
   doctor                               check this machine for everything the workshop needs
   test                                 the workshop's own tests
   bench                                timings: lab up and down, checking a step
@@ -14,7 +15,7 @@ cargo xtask <verb> [options]
 Each verb takes --help.
 ";
 
-pub const VERBS: &str = "check, hint, run, doctor, test, bench";
+pub const VERBS: &str = "check, hint, run, lab, doctor, test, bench";
 
 pub fn unknown_verb(verb: &str) -> String {
     format!("unknown verb '{verb}': use one of {VERBS} (cargo xtask --help)")
@@ -42,6 +43,12 @@ pub const RUN_USAGE: &str = "\
 cargo xtask run NN [--solution] [--profile fresh|docker-host] [--name NAME] [-- CMD ARGS...]
   Starts step NN's container in a fresh lab, with a busybox shell (or CMD). Leave with `exit`:
   the lab vanishes with it.
+";
+
+pub const LAB_USAGE: &str = "\
+cargo xtask lab [NN] [--solution]
+  Opens a shell on the host of a fresh lab (`lab#`), with the step binaries on PATH. With NN,
+  a container `c1` of that step already runs in the background. `exit` ends the lab.
 ";
 
 pub const DOCTOR_USAGE: &str = "\

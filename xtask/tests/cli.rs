@@ -36,7 +36,7 @@ fn unknown_verb_lists_the_verbs() {
     let root = scratch("verb");
     one_line_error(
         &xtask(&root, &["frobnicate"]),
-        "use one of check, hint, run, doctor, test, bench",
+        "use one of check, hint, run, lab, doctor, test, bench",
     );
 }
 

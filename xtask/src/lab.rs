@@ -1,0 +1,50 @@
+//! `cargo xtask lab [NN] [--solution]`: a shell on the lab host of a fresh lab, with the step
+//! binaries on PATH and, when a step is named, one of its containers (`c1`) already running in
+//! the background. Leaving the shell ends the lab; nothing is left behind.
+
+use crate::workspace::{self, Paths};
+use crate::{build, messages, rootfs, runner};
+use anyhow::{bail, Result};
+use std::process::ExitCode;
+
+pub fn main(args: &[String]) -> Result<ExitCode> {
+    let (mut step, mut solution, mut sudo) = (None, false, false);
+    for arg in args {
+        match arg.as_str() {
+            "--solution" => solution = true,
+            "--sudo" => sudo = true,
+            "-h" | "--help" => {
+                print!("{}", messages::LAB_USAGE);
+                return Ok(ExitCode::SUCCESS);
+            }
+            other if other.starts_with('-') => {
+                bail!("unknown option {other} (cargo xtask lab --help)")
+            }
+            _ => step = Some(arg.clone()),
+        }
+    }
+    let paths = Paths::new();
+    let step = match step {
+        Some(arg) => Some(workspace::one(&paths, Some(&arg))?),
+        None => None,
+    };
+    build::workspace()?;
+    rootfs::ensure(&paths)?;
+    let bin_dir = paths.target.join("debug");
+    let mut script = format!("export PATH={}:$PATH PS1='lab# '\n", bin_dir.display());
+    if let Some(step) = &step {
+        let binary = step.binary(solution);
+        script.push_str(&format!(
+            "{binary} run --name c1 -- sleep 100000 >/dev/null 2>&1 &\n\
+             while [ ! -e \"$NETLAB_STATE/containers/c1/pid\" ]; do sleep 0.05; done\n\
+             echo \"lab: container c1 of {binary} runs (PID $(cat $NETLAB_STATE/containers/c1/pid)); \
+             enter it with: nsenter -t $(cat $NETLAB_STATE/containers/c1/pid) -m -u -i -n -p -r -w /bin/sh\"\n"
+        ));
+    }
+    script.push_str(
+        "echo 'lab: this shell is the lab host; exit ends the lab'\nexec /bin/sh +m -i\n",
+    );
+    let checker_args = vec!["/bin/sh".to_string(), "-c".to_string(), script];
+    let status = runner::checker(&paths, sudo, "run", &checker_args)?;
+    Ok(runner::exit_code(status))
+}
