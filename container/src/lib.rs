@@ -25,6 +25,7 @@ use std::process::ExitCode;
 
 pub use nix::sched::CloneFlags;
 pub use nix::unistd::Pid;
+pub use rootfs::remount_read_only;
 
 /// What the learner's hooks are told about the container they set up.
 #[derive(Debug, Clone)]

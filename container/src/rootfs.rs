@@ -111,7 +111,9 @@ fn bind(source: &Path, target: &Path, extra: MsFlags) -> Result<()> {
     .with_context(|| format!("bind-mounting {} on {}", source.display(), target.display()))
 }
 
-fn remount_read_only(target: &Path) -> Result<()> {
+/// Remounts the bind mount at `target` read-only, keeping the flags the kernel locks in a user
+/// namespace (nosuid, nodev, noexec).
+pub fn remount_read_only(target: &Path) -> Result<()> {
     use nix::sys::statvfs::{statvfs, FsFlags};
     let none: Option<&str> = None;
     // In a user namespace a remount must keep the flags the mount already has.

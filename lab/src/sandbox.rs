@@ -90,7 +90,8 @@ impl Lab {
             Some("mode=755"),
         )
         .context("mounting the lab's state directory")?;
-        install_resolv_conf(&paths.state, &profile.host_resolv_conf())?;
+        install_etc_files(&paths.state, &profile.host_resolv_conf())?;
+        read_only(&paths.rootfs)?;
         std::env::set_var("PATH", netcmd::TOOL_PATH);
 
         ipv4_only()?;
@@ -162,24 +163,44 @@ fn wait_for_carrier(link: &str) -> Result<()> {
     anyhow::bail!("{link} has no carrier after 1 s")
 }
 
-/// The lab host's resolv.conf is a file of the lab's, mounted over the real one's place in the
-/// lab's mount namespace only.
-fn install_resolv_conf(state: &Path, text: &str) -> Result<()> {
+/// The lab host's `/etc/resolv.conf` and `/etc/hosts` are files of the lab's, mounted over the
+/// real ones in the lab's mount namespace only: learner code that writes them (by design or by
+/// a path mistake) changes the lab's copy, never the machine's.
+fn install_etc_files(state: &Path, resolv_conf: &str) -> Result<()> {
     let dir = state.join("lab");
     fs::create_dir_all(&dir)?;
-    let ours = dir.join("resolv.conf");
-    fs::write(&ours, text)?;
-    let target = fs::canonicalize("/etc/resolv.conf").unwrap_or_else(|_| "/etc/resolv.conf".into());
-    if !target.exists() {
-        anyhow::bail!(
-            "/etc/resolv.conf points to {}, which does not exist: the lab needs a file there to \
-             cover with its own",
-            target.display()
-        );
+    let hosts = format!("127.0.0.1 localhost\n::1 localhost\n{HOST_ADDR} host.{DOMAIN} host\n");
+    for (name, text) in [("resolv.conf", resolv_conf), ("hosts", hosts.as_str())] {
+        let ours = dir.join(name);
+        fs::write(&ours, text)?;
+        let real = Path::new("/etc").join(name);
+        let target = fs::canonicalize(&real).unwrap_or(real);
+        if !target.exists() {
+            anyhow::bail!(
+                "/etc/{name} points to {}, which does not exist: the lab needs a file there to \
+                 cover with its own",
+                target.display()
+            );
+        }
+        let none: Option<&str> = None;
+        mount(Some(&ours), &target, none, MsFlags::MS_BIND, none)
+            .with_context(|| format!("mounting the lab's /etc/{name}"))?;
     }
+    Ok(())
+}
+
+/// Makes `dir` read-only inside the lab (the shared base root filesystem of containers).
+fn read_only(dir: &Path) -> Result<()> {
     let none: Option<&str> = None;
-    mount(Some(&ours), &target, none, MsFlags::MS_BIND, none)
-        .context("mounting the lab's resolv.conf")
+    mount(
+        Some(dir),
+        dir,
+        none,
+        MsFlags::MS_BIND | MsFlags::MS_REC,
+        none,
+    )
+    .with_context(|| format!("bind-mounting {}", dir.display()))?;
+    container::remount_read_only(dir)
 }
 
 /// True when the other end of the pipe has been closed, that is, the keeper has died.
