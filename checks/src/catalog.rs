@@ -45,7 +45,12 @@ impl Step {
 
 /// Every step, in order.
 pub fn steps() -> &'static [Step] {
-    &[crate::steps::s01::STEP]
+    &[
+        crate::steps::s01::STEP,
+        crate::steps::s02::STEP,
+        crate::steps::s03::STEP,
+        crate::steps::s04::STEP,
+    ]
 }
 
 /// The step with this number (`1`, `01`).

@@ -7,5 +7,5 @@ pub mod doctor;
 pub mod lab_task;
 pub mod probe;
 pub mod report;
-mod steps;
+pub mod steps;
 pub mod verdict;

@@ -291,9 +291,20 @@ pub fn learner_trouble(finished: Finished) -> Result<Finished, Outcome> {
             });
         }
         if let Some(rest) = line.strip_prefix(protocol::HOOK_FAILED) {
-            return Err(Outcome::HookFailed {
-                message: rest.trim().to_string(),
-            });
+            // What the failing tool itself said (ip, iptables: cmd_lib logs their stderr just
+            // before) is the most useful part for a learner.
+            let said: Vec<&str> = finished
+                .stderr
+                .lines()
+                .take_while(|l| !l.starts_with(protocol::HOOK_FAILED))
+                .filter(|l| !l.starts_with(protocol::PREFIX) && !l.trim().is_empty())
+                .collect();
+            let mut message = rest.trim().to_string();
+            for line in said.iter().rev().take(5).rev() {
+                message.push('\n');
+                message.push_str(line.trim());
+            }
+            return Err(Outcome::HookFailed { message });
         }
     }
     if finished.status == i32::from(protocol::EXIT_RUNTIME)

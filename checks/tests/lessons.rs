@@ -5,8 +5,10 @@
 //! on the lab host while such a container runs); other lines are their output and are not
 //! compared (numbers differ from run to run). All of a lesson's commands run in one lab
 //! (`checker run ... /bin/sh -c SCRIPT`): a container `lesson` is started in the background,
-//! the `lab#` commands run with `set -e`, then the `container#` commands run, also with `set -e`,
-//! in a second container `lesson2`.
+//! the `lab#` commands run with `set -e`, then `lesson` is stopped and the `container#` commands
+//! run, also with `set -e`, in a second container `lesson2`. One container at a time: until a
+//! bridge (step 05), every container gets the same subnet on a host link of its own, and a
+//! second container at once gets no replies (the host routes them to the first one's link).
 
 mod common;
 
@@ -160,13 +162,14 @@ fn lab_script(solution: &Path, commands: &[Typed]) -> String {
         // In a subshell, so that its EXIT trap reports the failing command.
         script.push_str(&format!("(\n{})\n", steps_script(&lab)));
     }
+    script.push_str("kill $background\nwait $background || true\n");
     if !inside.is_empty() {
         script.push_str(&format!(
             "\"$SOLUTION\" run --name lesson2 -- /bin/sh -ec {}\n",
             quote(&steps_script(&inside))
         ));
     }
-    script.push_str("kill $background\nwait $background || true\ntrap - EXIT\n");
+    script.push_str("trap - EXIT\n");
     script
 }
 
@@ -227,11 +230,14 @@ macro_rules! lesson_test {
 }
 
 lesson_test!(s01_lesson_commands_work, "01");
+lesson_test!(s02_lesson_commands_work, "02");
+lesson_test!(s03_lesson_commands_work, "03");
+lesson_test!(s04_lesson_commands_work, "04");
 
 #[test]
 fn every_step_in_the_table_has_a_lesson_test() {
     // Keep the lesson_test! lines above in step with the steps' table.
-    let tested = ["01"];
+    let tested = ["01", "02", "03", "04"];
     for step in common::STEPS {
         assert!(
             tested.contains(&step.number),

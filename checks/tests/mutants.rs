@@ -46,6 +46,99 @@ const MUTANTS: &[Mutant] = &[
         replace: "",
         must_fail: &["01.lo-up", "01.ping-loopback"],
     },
+    Mutant {
+        step: "02",
+        name: "no-masquerade-guard",
+        file: "src/veth.rs",
+        find: "MASQUERADE 2>/dev/null).is_err() {",
+        replace: "MASQUERADE 2>/dev/null).is_err() || true {",
+        must_fail: &["02.one-masquerade"],
+    },
+    Mutant {
+        step: "02",
+        name: "no-forward",
+        file: "src/veth.rs",
+        find: "std::fs::write(\"/proc/sys/net/ipv4/ip_forward\", \"1\").context(\"turning on ip_forward\")?;",
+        replace: "",
+        must_fail: &["02.ip-forward"],
+    },
+    Mutant {
+        step: "02",
+        name: "no-rule-cleanup",
+        file: "src/veth.rs",
+        find: "run_cmd!(iptables -w -t nat -D POSTROUTING -s $SUBNET -j MASQUERADE)?;",
+        replace: "break;",
+        must_fail: &["02.cleanup"],
+    },
+    Mutant {
+        step: "02",
+        name: "no-host-up",
+        file: "src/veth.rs",
+        find: "run_cmd!(ip link set $host up)?;",
+        replace: "",
+        must_fail: &["02.host-end"],
+    },
+    Mutant {
+        step: "02",
+        name: "strict-cleanup",
+        file: "src/veth.rs",
+        find: ".is_err() && link_exists(name)",
+        replace: ".is_err()",
+        must_fail: &["02.cleanup-twice"],
+    },
+    Mutant {
+        step: "03",
+        name: "no-eth0-up",
+        file: "src/container_net.rs",
+        find: "ip link set eth0 up;",
+        replace: "",
+        must_fail: &[
+            "03.eth0-up",
+            "03.ping-gateway",
+            "03.ping-internet",
+            "03.http-nat",
+        ],
+    },
+    Mutant {
+        step: "03",
+        name: "no-lo",
+        file: "src/container_net.rs",
+        find: "ip link set lo up;",
+        replace: "",
+        must_fail: &["03.eth0-up"],
+    },
+    Mutant {
+        step: "03",
+        name: "no-default-route",
+        file: "src/container_net.rs",
+        find: "ip route add default via $GATEWAY;",
+        replace: "",
+        must_fail: &["03.ping-internet", "03.http-nat", "03.routes"],
+    },
+    Mutant {
+        step: "04",
+        name: "no-loopback-filter",
+        file: "src/dns.rs",
+        find: ".is_ok_and(|ip| ip.is_loopback())",
+        replace: ".is_ok_and(|_| false)",
+        must_fail: &["04.resolv-conf", "04.fallback"],
+    },
+    Mutant {
+        step: "04",
+        name: "no-fallback",
+        file: "src/dns.rs",
+        find: "text.push_str(&format!(\"nameserver {FALLBACK_NAMESERVER}\\n\"));",
+        replace: "",
+        must_fail: &["04.fallback"],
+    },
+    Mutant {
+        step: "04",
+        name: "no-hosts",
+        file: "src/dns.rs",
+        find: "fs::write(etc.join(\"hosts\"), hosts).context(\"writing the container's /etc/hosts\")?;",
+        replace: "",
+        must_fail: &["04.hostname", "04.host-untouched"],
+    },
 ];
 
 macro_rules! mutant_test {
@@ -59,11 +152,36 @@ macro_rules! mutant_test {
 
 mutant_test!(s01_no_netns, "01", "no-netns");
 mutant_test!(s01_no_lo, "01", "no-lo");
+mutant_test!(s02_no_masquerade_guard, "02", "no-masquerade-guard");
+mutant_test!(s02_no_forward, "02", "no-forward");
+mutant_test!(s02_no_rule_cleanup, "02", "no-rule-cleanup");
+mutant_test!(s02_no_host_up, "02", "no-host-up");
+mutant_test!(s02_strict_cleanup, "02", "strict-cleanup");
+mutant_test!(s03_no_eth0_up, "03", "no-eth0-up");
+mutant_test!(s03_no_lo, "03", "no-lo");
+mutant_test!(s03_no_default_route, "03", "no-default-route");
+mutant_test!(s04_no_loopback_filter, "04", "no-loopback-filter");
+mutant_test!(s04_no_fallback, "04", "no-fallback");
+mutant_test!(s04_no_hosts, "04", "no-hosts");
 
 #[test]
 fn every_mutant_has_a_test() {
     // Keep the macro lines above in step with the table.
-    let tested = ["01/no-netns", "01/no-lo"];
+    let tested = [
+        "01/no-netns",
+        "01/no-lo",
+        "02/no-masquerade-guard",
+        "02/no-forward",
+        "02/no-rule-cleanup",
+        "02/no-host-up",
+        "02/strict-cleanup",
+        "03/no-eth0-up",
+        "03/no-lo",
+        "03/no-default-route",
+        "04/no-loopback-filter",
+        "04/no-fallback",
+        "04/no-hosts",
+    ];
     for mutant in MUTANTS {
         let id = format!("{}/{}", mutant.step, mutant.name);
         assert!(

@@ -23,6 +23,9 @@ macro_rules! step_tests {
 }
 
 step_tests!(s01, "01");
+step_tests!(s02, "02");
+step_tests!(s03, "03");
+step_tests!(s04, "04");
 
 #[test]
 fn every_catalog_step_is_in_the_table() {

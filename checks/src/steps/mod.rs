@@ -2,3 +2,6 @@
 
 mod observe;
 pub mod s01;
+pub mod s02;
+pub mod s03;
+pub mod s04;

@@ -30,11 +30,28 @@ pub struct StepBins {
 }
 
 /// Every step of the workshop.
-pub const STEPS: &[StepBins] = &[StepBins {
-    number: "01",
-    stub: "step01",
-    solution: "solution01",
-}];
+pub const STEPS: &[StepBins] = &[
+    StepBins {
+        number: "01",
+        stub: "step01",
+        solution: "solution01",
+    },
+    StepBins {
+        number: "02",
+        stub: "step02",
+        solution: "solution02",
+    },
+    StepBins {
+        number: "03",
+        stub: "step03",
+        solution: "solution03",
+    },
+    StepBins {
+        number: "04",
+        stub: "step04",
+        solution: "solution04",
+    },
+];
 
 /// The table row for step `number`.
 pub fn step_bins(number: &str) -> &'static StepBins {
