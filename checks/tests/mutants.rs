@@ -48,6 +48,14 @@ const MUTANTS: &[Mutant] = &[
     },
     Mutant {
         step: "02",
+        name: "no-masquerade",
+        file: "src/veth.rs",
+        find: "run_cmd!(iptables -w -t nat -A POSTROUTING -s $SUBNET -j MASQUERADE)?;",
+        replace: "",
+        must_fail: &["02.one-masquerade"],
+    },
+    Mutant {
+        step: "02",
         name: "no-masquerade-guard",
         file: "src/veth.rs",
         find: "MASQUERADE 2>/dev/null).is_err() {",
@@ -152,6 +160,7 @@ macro_rules! mutant_test {
 
 mutant_test!(s01_no_netns, "01", "no-netns");
 mutant_test!(s01_no_lo, "01", "no-lo");
+mutant_test!(s02_no_masquerade, "02", "no-masquerade");
 mutant_test!(s02_no_masquerade_guard, "02", "no-masquerade-guard");
 mutant_test!(s02_no_forward, "02", "no-forward");
 mutant_test!(s02_no_rule_cleanup, "02", "no-rule-cleanup");
@@ -170,6 +179,7 @@ fn every_mutant_has_a_test() {
     let tested = [
         "01/no-netns",
         "01/no-lo",
+        "02/no-masquerade",
         "02/no-masquerade-guard",
         "02/no-forward",
         "02/no-rule-cleanup",

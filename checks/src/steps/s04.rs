@@ -453,7 +453,7 @@ mod tests {
 
     #[test]
     fn nameservers_are_read_as_written() {
-        let text = "# nameserver 1.1.1.1\nnameserver 127.0.0.53\n nameserver  203.0.113.53 \n\
+        let text = "# nameserver 203.0.113.99\nnameserver 127.0.0.53\n nameserver  203.0.113.53 \n\
                     search lab.test\nnameserver\n";
         assert_eq!(nameservers(text), ["127.0.0.53", "203.0.113.53"]);
     }

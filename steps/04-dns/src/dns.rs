@@ -9,8 +9,8 @@ use std::path::Path;
 pub const HOST_RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// The nameserver a container gets when the host names none that works inside it: the lab's
-/// own resolver. (Docker, on a real host, falls back to 8.8.8.8 and 8.8.4.4, which the
-/// offline lab cannot reach.)
+/// own resolver. (Docker, on a real host, falls back to well-known public resolvers, which the
+/// offline lab cannot reach: the lesson names them.)
 pub const FALLBACK_NAMESERVER: &str = "203.0.113.53";
 
 /// The address a `nameserver` line names, as written: `Some("127.0.0.53")` for
