@@ -14,7 +14,6 @@ mod common;
 
 use common::{paths, run, step_bins, Ran};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// Where a lesson's command runs.
@@ -175,15 +174,7 @@ fn lab_script(solution: &Path, commands: &[Typed]) -> String {
 
 /// Runs a lesson's commands against `solution` in a fresh lab.
 fn run_lesson(solution: &Path, commands: &[Typed]) -> Ran {
-    let p = paths();
-    let mut command = Command::new(&p.checker);
-    command
-        .arg("run")
-        .arg("--rootfs")
-        .arg(&p.rootfs)
-        .arg("--state")
-        .arg(&p.state)
-        .args(["/bin/sh", "-c", &lab_script(solution, commands)]);
+    let mut command = common::lab_script(&lab_script(solution, commands));
     run(&mut command, Duration::from_secs(120))
 }
 

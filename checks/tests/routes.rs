@@ -11,7 +11,6 @@ mod common;
 
 use checks::steps::s03::{normalise_routes, EXPECTED_ROUTES};
 use common::{paths, run, step_bins};
-use std::process::Command;
 use std::time::Duration;
 
 /// On the lab host: start the solution's container in the background, wait for its PID file,
@@ -36,16 +35,8 @@ trap - EXIT
 
 #[test]
 fn solution_routes() {
-    let p = paths();
-    let mut command = Command::new(&p.checker);
-    command
-        .arg("run")
-        .arg("--rootfs")
-        .arg(&p.rootfs)
-        .arg("--state")
-        .arg(&p.state)
-        .args(["/bin/sh", "-c", SCRIPT])
-        .env("BIN", p.bin(step_bins("03").solution));
+    let mut command = common::lab_script(SCRIPT);
+    command.env("BIN", paths().bin(step_bins("03").solution));
     let ran = run(&mut command, Duration::from_secs(60));
     assert_eq!(ran.code, 0, "{}", ran.describe());
     let routes =

@@ -10,16 +10,8 @@ use std::time::Duration;
 
 /// Runs a shell script on the lab host of a fresh lab, with `$BIN` the solution of step 01.
 fn in_lab(script: &str) -> Ran {
-    let p = paths();
-    let mut command = Command::new(&p.checker);
-    command
-        .arg("run")
-        .arg("--rootfs")
-        .arg(&p.rootfs)
-        .arg("--state")
-        .arg(&p.state)
-        .args(["/bin/sh", "-c", script])
-        .env("BIN", p.bin("solution01"));
+    let mut command = common::lab_script(script);
+    command.env("BIN", paths().bin("solution01"));
     run(&mut command, Duration::from_secs(60))
 }
 

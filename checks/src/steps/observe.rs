@@ -19,24 +19,32 @@ pub struct Link {
 
 /// Parses `ip -j link` output, leaving out the kernel's fallback devices.
 pub fn links(output: &Output) -> Result<Vec<Link>> {
-    let value: Value = serde_json::from_slice(&output.stdout).with_context(|| {
-        format!(
-            "ip -j link gave no JSON: {}",
-            String::from_utf8_lossy(&output.stderr)
-        )
-    })?;
-    Ok(value
-        .as_array()
-        .into_iter()
-        .flatten()
+    Ok(ip_json(&output.stdout, "ip -j link")?
+        .iter()
         .map(|l| Link {
             name: l["ifname"].as_str().unwrap_or("?").to_string(),
-            up: l["flags"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|x| x == "UP")),
+            up: is_up(l),
         })
         .filter(|l| !FALLBACK_DEVICES.contains(&l.name.as_str()))
         .collect())
+}
+
+/// The objects of an `ip -j ...` answer; `what` names the command for the error.
+pub fn ip_json(json: &[u8], what: &str) -> Result<Vec<Value>> {
+    let value: Value = serde_json::from_slice(json).with_context(|| {
+        format!(
+            "{what} gave no JSON: {}",
+            String::from_utf8_lossy(json).trim()
+        )
+    })?;
+    Ok(value.as_array().cloned().unwrap_or_default())
+}
+
+/// Whether an `ip -j` link object has the UP flag.
+pub fn is_up(link: &Value) -> bool {
+    link["flags"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|x| x == "UP"))
 }
 
 /// `lo (UP), eth0 (DOWN)` for reports.

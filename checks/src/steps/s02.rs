@@ -269,16 +269,8 @@ impl Link {
 }
 
 fn parse_links(json: &[u8]) -> Result<Vec<Link>> {
-    let value: Value = serde_json::from_slice(json).with_context(|| {
-        format!(
-            "ip -j link gave no JSON: {}",
-            String::from_utf8_lossy(json).trim()
-        )
-    })?;
-    Ok(value
-        .as_array()
-        .into_iter()
-        .flatten()
+    Ok(observe::ip_json(json, "ip -j link")?
+        .iter()
         .map(|l| Link {
             name: l["ifname"].as_str().unwrap_or("?").to_string(),
             ifindex: l["ifindex"].as_u64().unwrap_or(0),
@@ -288,9 +280,7 @@ fn parse_links(json: &[u8]) -> Result<Vec<Link>> {
                 .as_str()
                 .unwrap_or("")
                 .to_string(),
-            up: l["flags"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|x| x == "UP")),
+            up: observe::is_up(l),
         })
         .filter(|l| !observe::FALLBACK_DEVICES.contains(&l.name.as_str()))
         .collect())

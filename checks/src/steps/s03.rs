@@ -248,21 +248,11 @@ struct Interface {
 }
 
 fn interfaces(json: &[u8]) -> Result<Vec<Interface>> {
-    let value: Value = serde_json::from_slice(json).with_context(|| {
-        format!(
-            "ip -j addr gave no JSON: {}",
-            String::from_utf8_lossy(json).trim()
-        )
-    })?;
-    Ok(value
-        .as_array()
-        .into_iter()
-        .flatten()
+    Ok(observe::ip_json(json, "ip -j addr")?
+        .iter()
         .map(|i| Interface {
             name: i["ifname"].as_str().unwrap_or("?").to_string(),
-            up: i["flags"]
-                .as_array()
-                .is_some_and(|f| f.iter().any(|x| x == "UP")),
+            up: observe::is_up(i),
             addresses: i["addr_info"]
                 .as_array()
                 .into_iter()

@@ -159,6 +159,21 @@ impl Ran {
 /// Generous: a whole step's checks take well under a second, a hang 8 s.
 pub const CHECKER_LIMIT: Duration = Duration::from_secs(120);
 
+/// `checker run --rootfs R --state S /bin/sh -c SCRIPT`: a shell script on the host of a
+/// fresh lab, not started.
+pub fn lab_script(script: &str) -> Command {
+    let p = paths();
+    let mut command = Command::new(&p.checker);
+    command
+        .arg("run")
+        .arg("--rootfs")
+        .arg(&p.rootfs)
+        .arg("--state")
+        .arg(&p.state)
+        .args(["/bin/sh", "-c", script]);
+    command
+}
+
 /// `checker check --rootfs R --state S ARGS...`.
 pub fn check(args: &[String]) -> Ran {
     check_in(&paths().state, args)
