@@ -8,9 +8,12 @@ mod hint;
 mod lab;
 mod messages;
 mod progress;
+mod reset;
 mod rootfs;
 mod run;
 mod runner;
+mod solution;
+mod status;
 mod test;
 mod workspace;
 
@@ -30,6 +33,9 @@ fn main() -> ExitCode {
         "doctor" => doctor::main(rest),
         "test" => test::main(rest),
         "bench" => bench::main(rest),
+        "status" => status::main(rest),
+        "reset" => reset::main(rest),
+        "solution" => solution::main(rest),
         "help" | "-h" | "--help" => {
             print!("{}", messages::USAGE);
             Ok(ExitCode::SUCCESS)

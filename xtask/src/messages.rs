@@ -11,11 +11,14 @@ cargo xtask <verb> [options]
   doctor                               check this machine for everything the workshop needs
   test                                 the workshop's own tests
   bench                                timings: lab up and down, checking a step
+  status                               every step: passed or not, hints seen, what is next
+  reset NN [--yes]                     put a step's source file(s) back to their original TODOs
+  solution NN [--force]                the step's solution and its diff from yours (once passed)
 
 Each verb takes --help.
 ";
 
-pub const VERBS: &str = "check, hint, run, lab, doctor, test, bench";
+pub const VERBS: &str = "check, hint, run, lab, doctor, test, bench, status, reset, solution";
 
 pub fn unknown_verb(verb: &str) -> String {
     format!("unknown verb '{verb}': use one of {VERBS} (cargo xtask --help)")
@@ -66,3 +69,45 @@ cargo xtask bench [--runs N]
   Measures lab up and down, and checking step 01's solution, N times each (default 20);
   prints medians and writes target/netlab/bench.txt.
 ";
+
+pub const STATUS_USAGE: &str = "\
+cargo xtask status
+  Lists every step: its title, whether and when its checks passed, the hint levels you have
+  seen; and names the step to do next.
+";
+
+pub const RESET_USAGE: &str = "\
+cargo xtask reset NN [--yes]
+  Puts the files under steps/NN-*/src back to the version in git, with their TODOs. Your
+  changes there are lost. Asks first, unless --yes (needed when stdin is not a terminal).
+";
+
+pub fn reset_question(src: &str) -> String {
+    format!("Reset {src} to its original TODOs? Your changes there are lost. [y/N] ")
+}
+
+pub fn reset_needs_yes(step: &str) -> String {
+    format!("reset throws your changes away and cannot ask here (stdin is not a terminal): run `cargo xtask reset {step} --yes`")
+}
+
+pub const RESET_NO_GIT: &str =
+    "reset needs git to restore the original files, and git is not installed";
+
+pub fn reset_not_git(root: &std::path::Path) -> String {
+    format!(
+        "{} is not a git checkout: reset restores the files from git, so it cannot here",
+        root.display()
+    )
+}
+
+pub const SOLUTION_USAGE: &str = "\
+cargo xtask solution NN [--force]
+  Shows the solution's version of the step's file(s) and a unified diff from yours to it.
+  Only once the step has passed (`cargo xtask check NN`), unless --force.
+";
+
+pub fn solution_not_passed(step: &str) -> String {
+    format!(
+        "step {step} has not passed yet: `cargo xtask check {step}` first, or --force to look anyway"
+    )
+}

@@ -134,3 +134,29 @@ pub fn one(paths: &Paths, arg: Option<&String>) -> Result<Step> {
     }
     Ok(select(paths, arg)?.remove(0))
 }
+
+impl Step {
+    /// The learner's source files of the step: every file under `steps/NN-*/src/`, as paths
+    /// relative to that `src` folder, sorted.
+    pub fn learner_files(&self, paths: &Paths) -> Result<Vec<PathBuf>> {
+        let src = self.dir(paths, false).join("src");
+        let mut files = Vec::new();
+        let mut dirs = vec![PathBuf::new()];
+        while let Some(rel) = dirs.pop() {
+            let dir = src.join(&rel);
+            for entry in
+                std::fs::read_dir(&dir).with_context(|| format!("reading {}", dir.display()))?
+            {
+                let entry = entry.with_context(|| format!("reading {}", dir.display()))?;
+                let rel = rel.join(entry.file_name());
+                if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                    dirs.push(rel);
+                } else {
+                    files.push(rel);
+                }
+            }
+        }
+        files.sort();
+        Ok(files)
+    }
+}

@@ -3,15 +3,25 @@
 //! real progress file is never touched.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 fn scratch(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&root);
     let step = root.join("steps/01-netns");
     std::fs::create_dir_all(&step).unwrap();
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("../steps/01-netns/hints.md");
-    std::fs::copy(real, step.join("hints.md")).unwrap();
+    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in [
+        "steps/01-netns/hints.md",
+        "steps/01-netns/README.md",
+        "steps/01-netns/src/main.rs",
+        "steps/01-netns/src/netns.rs",
+        "solutions/01-netns/src/netns.rs",
+    ] {
+        let to = root.join(file);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(real.join(file), to).unwrap();
+    }
     root
 }
 
@@ -36,7 +46,7 @@ fn unknown_verb_lists_the_verbs() {
     let root = scratch("verb");
     one_line_error(
         &xtask(&root, &["frobnicate"]),
-        "use one of check, hint, run, lab, doctor, test, bench",
+        "use one of check, hint, run, lab, doctor, test, bench, status, reset, solution",
     );
 }
 
@@ -90,4 +100,134 @@ fn a_corrupt_progress_file_is_named() {
     let root = scratch("corrupt");
     std::fs::write(root.join(".netlab-progress"), "this is not progress\n").unwrap();
     one_line_error(&xtask(&root, &["hint", "01"]), ".netlab-progress line 1");
+}
+
+fn stdout(output: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "stderr: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn git(root: &Path, args: &[&str]) {
+    let status = Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn new_verbs_have_help() {
+    let root = scratch("help");
+    for verb in ["status", "reset", "solution"] {
+        let out = stdout(&xtask(&root, &[verb, "--help"]));
+        assert!(out.starts_with(&format!("cargo xtask {verb}")), "{out}");
+    }
+    let usage = stdout(&xtask(&root, &["--help"]));
+    for verb in ["status", "reset NN", "solution NN"] {
+        assert!(usage.contains(verb), "{usage}");
+    }
+}
+
+#[test]
+fn status_lists_the_steps_and_what_is_next() {
+    let root = scratch("status");
+    let out = stdout(&xtask(&root, &["status"]));
+    assert!(out.contains("01    the network namespace"), "{out}");
+    assert!(!out.contains("Step 01:"), "{out}");
+    assert!(out.contains("0 of 3"), "{out}");
+    assert!(out.contains("next: step 01"), "{out}");
+
+    std::fs::write(
+        root.join(".netlab-progress"),
+        "# mine\n01 hint=2 passed=2026-01-02 03:04\n",
+    )
+    .unwrap();
+    let out = stdout(&xtask(&root, &["status"]));
+    assert!(out.contains("yes 2026-01-02 03:04"), "{out}");
+    assert!(out.contains("2 of 3"), "{out}");
+    assert!(out.contains("all steps passed (1 of 1)"), "{out}");
+    assert!(!out.contains("next:"), "{out}");
+
+    one_line_error(&xtask(&root, &["status", "01"]), "status takes no step");
+    one_line_error(
+        &xtask(&root, &["status", "--frob"]),
+        "unknown option --frob",
+    );
+    std::fs::write(root.join(".netlab-progress"), "this is not progress\n").unwrap();
+    one_line_error(&xtask(&root, &["status"]), ".netlab-progress line 1");
+}
+
+#[test]
+fn reset_restores_the_committed_file() {
+    let root = scratch("reset");
+    let file = root.join("steps/01-netns/src/netns.rs");
+    let original = std::fs::read_to_string(&file).unwrap();
+    one_line_error(
+        &xtask(&root, &["reset", "01", "--yes"]),
+        "not a git checkout",
+    );
+
+    git(&root, &["init", "-q"]);
+    git(&root, &["add", "."]);
+    git(&root, &["commit", "-q", "-m", "workshop"]);
+    std::fs::write(&file, "my attempt\n").unwrap();
+
+    one_line_error(&xtask(&root, &["reset", "42"]), "unknown step '42'");
+    one_line_error(&xtask(&root, &["reset", "all"]), "one step, not all");
+    one_line_error(&xtask(&root, &["reset"]), "which step?");
+    let refused = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["reset", "01"])
+        .env("NETLAB_ROOT", &root)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    one_line_error(&refused, "--yes");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "my attempt\n");
+
+    let out = stdout(&xtask(&root, &["reset", "01", "--yes"]));
+    assert!(out.contains("steps/01-netns/src"), "{out}");
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
+}
+
+#[test]
+fn solution_only_once_passed() {
+    let root = scratch("solution");
+    one_line_error(
+        &xtask(&root, &["solution", "01"]),
+        "step 01 has not passed yet: `cargo xtask check 01` first, or --force to look anyway",
+    );
+    one_line_error(&xtask(&root, &["solution", "42"]), "unknown step '42'");
+    one_line_error(&xtask(&root, &["solution", "all"]), "one step, not all");
+
+    std::fs::write(
+        root.join(".netlab-progress"),
+        "01 hint=0 passed=2026-01-02 03:04\n",
+    )
+    .unwrap();
+    let out = stdout(&xtask(&root, &["solution", "01"]));
+    assert!(
+        out.contains("==> solutions/01-netns/src/netns.rs <=="),
+        "{out}"
+    );
+    assert!(out.contains("CLONE_NEWNET"), "{out}");
+    assert!(!out.contains("src/main.rs"), "{out}");
+    assert!(out.contains("+++ "), "a diff: {out}");
+    assert!(out.contains("-    todo!"), "a diff from the TODOs: {out}");
+
+    std::fs::write(root.join(".netlab-progress"), "").unwrap();
+    let forced = stdout(&xtask(&root, &["solution", "01", "--force"]));
+    assert!(forced.contains("CLONE_NEWNET"), "{forced}");
 }
