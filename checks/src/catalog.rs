@@ -21,8 +21,10 @@ pub struct Check {
     pub run: fn(&Probe) -> Verdict,
 }
 
-/// The default time limit of a check.
-pub const LIMIT: Duration = Duration::from_secs(15);
+/// The default time limit of a whole check, lab included. It is the last line of defence and
+/// must stay above the probe's own limits (starting plus stopping a container: 16 s), which
+/// report a learner's hang with more to say; a loaded 2-core machine must not reach it.
+pub const LIMIT: Duration = Duration::from_secs(30);
 
 /// One step of the workshop.
 pub struct Step {
@@ -50,6 +52,7 @@ pub fn steps() -> &'static [Step] {
         crate::steps::s02::STEP,
         crate::steps::s03::STEP,
         crate::steps::s04::STEP,
+        crate::steps::s05::STEP,
     ]
 }
 
@@ -78,4 +81,34 @@ pub fn step_list() -> String {
         .map(|s| s.number)
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::probe::{START_LIMIT, STOP_LIMIT};
+
+    #[test]
+    fn every_check_outlasts_the_probe_limits() {
+        for step in steps() {
+            for check in step.checks {
+                assert!(
+                    check.limit > START_LIMIT + STOP_LIMIT,
+                    "{} would be cut before the probe could say why",
+                    step.id(check)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_unique_and_found_again() {
+        for step in steps() {
+            for check in step.checks {
+                let id = step.id(check);
+                let (found_step, found) = super::check(&id).expect("found");
+                assert_eq!((found_step.number, found.name), (step.number, check.name));
+            }
+        }
+    }
 }

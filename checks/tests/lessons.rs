@@ -224,11 +224,12 @@ lesson_test!(s01_lesson_commands_work, "01");
 lesson_test!(s02_lesson_commands_work, "02");
 lesson_test!(s03_lesson_commands_work, "03");
 lesson_test!(s04_lesson_commands_work, "04");
+lesson_test!(s05_lesson_commands_work, "05");
 
 #[test]
 fn every_step_in_the_table_has_a_lesson_test() {
     // Keep the lesson_test! lines above in step with the steps' table.
-    let tested = ["01", "02", "03", "04"];
+    let tested = ["01", "02", "03", "04", "05"];
     for step in common::STEPS {
         assert!(
             tested.contains(&step.number),

@@ -147,6 +147,47 @@ const MUTANTS: &[Mutant] = &[
         replace: "",
         must_fail: &["04.hostname", "04.host-untouched"],
     },
+    Mutant {
+        step: "05",
+        name: "masquerade-between-containers",
+        file: "src/bridge.rs",
+        find: "POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE",
+        replace: "POSTROUTING -s {SUBNET} -j MASQUERADE",
+        must_fail: &["05.source-address"],
+    },
+    Mutant {
+        step: "05",
+        name: "no-forward-rules",
+        file: "src/bridge.rs",
+        find: "ensure_rule(\"filter\", &format!(\"FORWARD -i {BRIDGE} -j ACCEPT\"))?;\n    \
+               ensure_rule(\"filter\", &format!(\"FORWARD -o {BRIDGE} -j ACCEPT\"))?;",
+        replace: "",
+        must_fail: &["05.docker-host"],
+    },
+    Mutant {
+        step: "05",
+        name: "no-lock",
+        file: "src/bridge.rs",
+        find: "let _lock = lock_ipam()?;\n    let mut taken",
+        replace: "let mut taken",
+        must_fail: &["05.lock"],
+    },
+    Mutant {
+        step: "05",
+        name: "no-reclaim",
+        file: "src/bridge.rs",
+        find: "if !alive(lease.owner) || lease.name == name {",
+        replace: "if lease.name == name {",
+        must_fail: &["05.crash"],
+    },
+    Mutant {
+        step: "05",
+        name: "no-release",
+        file: "src/bridge.rs",
+        find: "fs::remove_file(lease_file(lease.address)?).context(\"releasing the address\")?;",
+        replace: "let _ = lease;",
+        must_fail: &["05.stop-one", "05.cleanup"],
+    },
 ];
 
 macro_rules! mutant_test {
@@ -172,6 +213,15 @@ mutant_test!(s03_no_default_route, "03", "no-default-route");
 mutant_test!(s04_no_loopback_filter, "04", "no-loopback-filter");
 mutant_test!(s04_no_fallback, "04", "no-fallback");
 mutant_test!(s04_no_hosts, "04", "no-hosts");
+mutant_test!(
+    s05_masquerade_between_containers,
+    "05",
+    "masquerade-between-containers"
+);
+mutant_test!(s05_no_forward_rules, "05", "no-forward-rules");
+mutant_test!(s05_no_lock, "05", "no-lock");
+mutant_test!(s05_no_reclaim, "05", "no-reclaim");
+mutant_test!(s05_no_release, "05", "no-release");
 
 #[test]
 fn every_mutant_has_a_test() {
@@ -191,6 +241,11 @@ fn every_mutant_has_a_test() {
         "04/no-loopback-filter",
         "04/no-fallback",
         "04/no-hosts",
+        "05/masquerade-between-containers",
+        "05/no-forward-rules",
+        "05/no-lock",
+        "05/no-reclaim",
+        "05/no-release",
     ];
     for mutant in MUTANTS {
         let id = format!("{}/{}", mutant.step, mutant.name);

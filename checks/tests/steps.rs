@@ -26,6 +26,7 @@ step_tests!(s01, "01");
 step_tests!(s02, "02");
 step_tests!(s03, "03");
 step_tests!(s04, "04");
+step_tests!(s05, "05");
 
 #[test]
 fn every_catalog_step_is_in_the_table() {

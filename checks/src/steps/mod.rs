@@ -5,3 +5,4 @@ pub mod s01;
 pub mod s02;
 pub mod s03;
 pub mod s04;
+pub mod s05;

@@ -51,6 +51,11 @@ pub const STEPS: &[StepBins] = &[
         stub: "step04",
         solution: "solution04",
     },
+    StepBins {
+        number: "05",
+        stub: "step05",
+        solution: "solution05",
+    },
 ];
 
 /// The table row for step `number`.
