@@ -1,0 +1,119 @@
+//! Step 05's given pieces: the names, the lease files of the address allocator, and small
+//! helpers. Not a TODO: read them, use them from `bridge.rs`.
+
+use anyhow::{bail, Context, Result};
+use cmd_lib::run_cmd;
+use container::Pid;
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{self, File};
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+/// The bridge every container's cable plugs into (Docker's is `docker0`, CNI's `cni0`).
+pub const BRIDGE: &str = "netlab0";
+/// The bridge's own address: the containers' gateway.
+pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
+/// The containers' subnet, and its prefix length.
+pub const SUBNET: &str = "10.0.0.0/24";
+pub const PREFIX: u8 = 24;
+
+/// The name of the host's end of the container's veth pair: `veth` and the container's PID.
+pub fn host_end(pid: Pid) -> String {
+    format!("veth{pid}")
+}
+
+/// `$NETLAB_STATE/ipam`: one file per allocated address (named after it, holding the
+/// container's name and its owner's PID), and the `lock` file. Created if missing.
+pub fn ipam_dir() -> Result<PathBuf> {
+    let state = std::env::var_os(container::protocol::env::STATE)
+        .context("NETLAB_STATE is not set: step binaries run inside the lab")?;
+    let dir = PathBuf::from(state).join("ipam");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Takes the allocation lock (`ipam/lock`); it is held until the returned value is dropped.
+pub fn lock_ipam() -> Result<Flock<File>> {
+    let file = File::create(ipam_dir()?.join("lock")).context("opening the ipam lock file")?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("locking the ipam directory")
+}
+
+/// One allocation, as its file records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub address: Ipv4Addr,
+    /// The container's name.
+    pub name: String,
+    /// The step binary that allocated it.
+    pub owner: u32,
+}
+
+/// Every allocation in the ipam directory (files that are not addresses, like `lock`, are
+/// skipped).
+pub fn leases() -> Result<Vec<Lease>> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(ipam_dir()?)? {
+        let path = entry?.path();
+        let Some(address) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.parse().ok())
+        else {
+            continue;
+        };
+        let text = fs::read_to_string(&path).unwrap_or_default();
+        let mut words = text.split_whitespace();
+        let name = words.next().unwrap_or("").to_string();
+        let owner = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+        found.push(Lease {
+            address,
+            name,
+            owner,
+        });
+    }
+    Ok(found)
+}
+
+/// The file recording an allocation of `address`.
+pub fn lease_file(address: Ipv4Addr) -> Result<PathBuf> {
+    Ok(ipam_dir()?.join(address.to_string()))
+}
+
+/// Whether process `pid` still runs (in the lab, `/proc` shows its processes).
+pub fn alive(pid: u32) -> bool {
+    pid != 0 && PathBuf::from(format!("/proc/{pid}")).exists()
+}
+
+/// The address allocated to the container `name`.
+pub fn address_of(name: &str) -> Result<Ipv4Addr> {
+    leases()?
+        .into_iter()
+        .find(|l| l.name == name)
+        .map(|l| l.address)
+        .with_context(|| format!("no address is allocated to {name}"))
+}
+
+/// Runs `iptables -w -t TABLE -A RULE` unless the rule is there already (`-C`). `rule` is
+/// written as on iptables' command line: `"FORWARD -i netlab0 -j ACCEPT"`.
+pub fn ensure_rule(table: &str, rule: &str) -> Result<()> {
+    let words: Vec<&str> = rule.split_whitespace().collect();
+    let rule = &words;
+    if run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_err() {
+        run_cmd!(iptables -w -t $table -A $[rule])?;
+    }
+    Ok(())
+}
+
+/// Runs on the lab host after the container ended: removes its cable if the kernel has not
+/// already (it does when the container's namespace goes).
+pub fn detach(pid: Pid) -> Result<()> {
+    let host = host_end(pid);
+    if run_cmd!(ip link del $host 2>/dev/null).is_err()
+        && run_cmd!(ip link show dev $host >/dev/null 2>&1).is_ok()
+    {
+        bail!("cannot delete the link {host}");
+    }
+    Ok(())
+}
