@@ -7,7 +7,6 @@ use crate::verdict::{CheckResult, Outcome};
 use anyhow::{Context, Result};
 use lab::LabPaths;
 use nix::sys::signal::Signal;
-use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -98,22 +97,7 @@ fn spawn(me: &PathBuf, index: usize, job: &Job, paths: &LabPaths) -> Result<Acti
         });
     }
     let mut child = command.spawn().context("starting a lab")?;
-    let mut out = child.stdout.take();
-    let mut err = child.stderr.take();
-    let output = thread::spawn(move || {
-        let err_reader = thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(stream) = err.as_mut() {
-                let _ = stream.read_to_string(&mut text);
-            }
-            text
-        });
-        let mut text = String::new();
-        if let Some(stream) = out.as_mut() {
-            let _ = stream.read_to_string(&mut text);
-        }
-        (text, err_reader.join().unwrap_or_default())
-    });
+    let output = crate::probe::collect(&mut child);
     Ok(Active {
         index,
         child,

@@ -218,7 +218,8 @@ fn netns_of(pid: &str) -> Result<String> {
     Ok(link.to_string_lossy().into_owned())
 }
 
-fn collect(child: &mut Child) -> thread::JoinHandle<(String, String)> {
+/// Reads a child's stdout and stderr to their ends, in the background.
+pub(crate) fn collect(child: &mut Child) -> thread::JoinHandle<(String, String)> {
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     thread::spawn(move || {

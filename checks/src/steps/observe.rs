@@ -65,3 +65,18 @@ pub fn text(output: &Output) -> String {
     text.push_str(&String::from_utf8_lossy(&output.stderr));
     text.trim_end().to_string()
 }
+
+/// `lab# ip -br <what>` and its output, for reports.
+pub fn lab_view(what: &[&str]) -> String {
+    let mut args = vec!["-br"];
+    args.extend_from_slice(what);
+    let shown = lab::netcmd::run("ip", &args).unwrap_or_else(|e| format!("{e:#}"));
+    let lines: Vec<&str> = shown.lines().map(str::trim_end).collect();
+    format!("lab# ip {}\n{}", args.join(" "), lines.join("\n"))
+}
+
+/// Whether a client run under busybox `timeout` was stopped by it (SIGTERM).
+pub fn killed_by_timeout(status: &std::process::ExitStatus) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal() == Some(15) || status.code() == Some(128 + 15)
+}

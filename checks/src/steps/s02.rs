@@ -101,7 +101,7 @@ fn host_end(probe: &Probe) -> Verdict {
             format!("the lab host's end of the cable, {}, is UP", host.name),
             format!(
                 "its flags (between < and >) have no UP:\n{}",
-                lab_view(&["link"])
+                observe::lab_view(&["link"])
             ),
         ));
     }
@@ -109,7 +109,7 @@ fn host_end(probe: &Probe) -> Verdict {
     if !has_address(&addresses, HOST_ADDR, HOST_PREFIX)? {
         return Err(Outcome::failed(
             format!("{} has the address {HOST_ADDR}/{HOST_PREFIX}", host.name),
-            lab_view(&["addr"]),
+            observe::lab_view(&["addr"]),
         ));
     }
     container.stop()?;
@@ -220,7 +220,7 @@ fn cleanup(probe: &Probe) -> Verdict {
                 "{} veth left ({}), {rules} rule(s) left\n{}\nlab# iptables -t nat -S POSTROUTING\n{}",
                 left.len(),
                 names(&left),
-                lab_view(&["link"]),
+                observe::lab_view(&["link"]),
                 listing
             ),
         ));
@@ -377,7 +377,10 @@ fn start_second(probe: &Probe, name: &str) -> Result<Running, Outcome> {
     probe.start(name, SLEEP).map_err(|outcome| match outcome {
         Outcome::HookFailed { message } => Outcome::failed(
             "a second container starts while the first runs, with a veth pair of its own",
-            format!("its setup failed: {message}\n{}", lab_view(&["link"])),
+            format!(
+                "its setup failed: {message}\n{}",
+                observe::lab_view(&["link"])
+            ),
         ),
         other => other,
     })
@@ -390,21 +393,12 @@ fn stopped(container: Running, when: &str) -> Result<Finished, Outcome> {
             format!("cleanup succeeds {when}"),
             format!(
                 "it failed: {message}\n{}\nlab# iptables -t nat -S POSTROUTING\n{}",
-                lab_view(&["link"]),
+                observe::lab_view(&["link"]),
                 masquerade_rules().map_or_else(|e| format!("{e:#}"), |(_, listing)| listing)
             ),
         ),
         other => other,
     })
-}
-
-/// `lab# ip -br <what>` and its output, for reports.
-fn lab_view(what: &[&str]) -> String {
-    let mut args = vec!["-br"];
-    args.extend_from_slice(what);
-    let shown = netcmd::run("ip", &args).unwrap_or_else(|e| format!("{e:#}"));
-    let lines: Vec<&str> = shown.lines().map(str::trim_end).collect();
-    format!("lab# ip {}\n{}", args.join(" "), lines.join("\n"))
 }
 
 /// The lab host's links and the container's, for reports.
@@ -418,7 +412,7 @@ fn both_views(container: &Running) -> String {
         .join("\n");
     format!(
         "{}\nin the container's namespace: ip -br link\n{inside}",
-        lab_view(&["link"])
+        observe::lab_view(&["link"])
     )
 }
 

@@ -152,7 +152,7 @@ fn http_nat(probe: &Probe) -> Verdict {
     );
     if !wget.status.success() {
         let mut what = said(&wget);
-        if killed_by_timeout(&wget.status) {
+        if observe::killed_by_timeout(&wget.status) {
             what = format!(
                 "no answer within {WGET_SECONDS} s: did the request leave without NAT, so that \
                  the reply had no way back?\n{what}"
@@ -277,12 +277,6 @@ fn said(output: &std::process::Output) -> String {
         .filter(|line| !line.trim().is_empty())
         .collect::<Vec<_>>()
         .join("\n")
-}
-
-/// Whether busybox's `timeout` ended the command (SIGTERM; nsenter passes it on).
-fn killed_by_timeout(status: &std::process::ExitStatus) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    status.signal() == Some(15) || status.code() == Some(128 + 15)
 }
 
 /// `a, b` or `none`.

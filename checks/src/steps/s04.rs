@@ -403,7 +403,7 @@ fn shown(what: &str, text: &str) -> String {
 
 /// A client's output, and the container's resolv.conf (where the answer came from, or not).
 fn with_resolv_conf(container: &Running, typed: &str, output: &Output) -> String {
-    let ran = if killed_by_timeout(output) {
+    let ran = if observe::killed_by_timeout(&output.status) {
         format!("no answer within {CLIENT_SECONDS} s (killed)\n")
     } else {
         String::new()
@@ -417,12 +417,6 @@ fn with_resolv_conf(container: &Running, typed: &str, output: &Output) -> String
         Err(e) => format!("{e:#}"),
     };
     format!("container# {typed}\n{ran}{}\n{file}", observe::text(output))
-}
-
-/// Whether busybox's `timeout` ended the command (SIGTERM; nsenter passes it on).
-fn killed_by_timeout(output: &Output) -> bool {
-    use std::os::unix::process::ExitStatusExt;
-    output.status.signal() == Some(15) || output.status.code() == Some(128 + 15)
 }
 
 /// A file's text, or `None` when it cannot be read.

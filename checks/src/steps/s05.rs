@@ -174,7 +174,7 @@ fn bridge(probe: &Probe) -> Verdict {
     let Some(bridge) = links.iter().find(|l| l.name == BRIDGE) else {
         return Err(Outcome::failed(
             format!("the lab host has a bridge {BRIDGE}"),
-            lab_view(&["link"]),
+            observe::lab_view(&["link"]),
         ));
     };
     if bridge.kind != "bridge" || !bridge.up {
@@ -184,7 +184,7 @@ fn bridge(probe: &Probe) -> Verdict {
                 "it is of kind '{}', {}\n{}",
                 bridge.kind,
                 if bridge.up { "UP" } else { "DOWN" },
-                lab_view(&["link"])
+                observe::lab_view(&["link"])
             ),
         ));
     }
@@ -193,7 +193,7 @@ fn bridge(probe: &Probe) -> Verdict {
     if !addresses.replace(' ', "").contains(&wanted) {
         return Err(Outcome::failed(
             format!("{BRIDGE} has the address {GATEWAY}/{PREFIX}"),
-            lab_view(&["addr"]),
+            observe::lab_view(&["addr"]),
         ));
     }
     for container in &running {
@@ -210,7 +210,7 @@ fn bridge(probe: &Probe) -> Verdict {
                     host.name,
                     host.master.as_deref().unwrap_or("none"),
                     if host.up { "UP" } else { "DOWN" },
-                    lab_view(&["link"])
+                    observe::lab_view(&["link"])
                 ),
             ));
         }
@@ -329,7 +329,7 @@ fn stop_one(probe: &Probe) -> Verdict {
     if gone.is_none() {
         return Err(Outcome::failed(
             format!("after container b stopped, its host end {host} is gone"),
-            lab_view(&["link"]),
+            observe::lab_view(&["link"]),
         ));
     }
     if leases(probe)?.iter().any(|(a, _)| *a == address) {
@@ -556,7 +556,7 @@ fn cleanup(probe: &Probe) -> Verdict {
     });
     let mut wrong = Vec::new();
     if left.is_none() {
-        wrong.push(format!("veths are left\n{}", lab_view(&["link"])));
+        wrong.push(format!("veths are left\n{}", observe::lab_view(&["link"])));
     }
     let records = leases(probe)?;
     if !records.is_empty() {
@@ -695,7 +695,7 @@ fn host_end(container: &Running) -> Result<Link, Outcome> {
                 "container {}'s eth0 is one end of a veth pair whose other end is on the lab host",
                 container.name
             ),
-            lab_view(&["link"]),
+            observe::lab_view(&["link"]),
         )
     })
 }
@@ -713,7 +713,7 @@ fn ping(from: &Running, to: &Running) -> Verdict {
             format!(
                 "container# ping -c1 -W2 {target}\n{}\n{}\n{}",
                 observe::text(&ping),
-                lab_view(&["link"]),
+                observe::lab_view(&["link"]),
                 iptables_view(&["-S", "FORWARD"])
             ),
         ));
@@ -801,15 +801,6 @@ fn ipam_view(probe: &Probe) -> String {
         Err(e) => format!("{e:#}"),
     };
     format!("lab# ls $NETLAB_STATE/ipam\n{shown}")
-}
-
-/// `lab# ip -br <what>` and its output, for reports.
-fn lab_view(what: &[&str]) -> String {
-    let mut args = vec!["-br"];
-    args.extend_from_slice(what);
-    let shown = netcmd::run("ip", &args).unwrap_or_else(|e| format!("{e:#}"));
-    let lines: Vec<&str> = shown.lines().map(str::trim_end).collect();
-    format!("lab# ip {}\n{}", args.join(" "), lines.join("\n"))
 }
 
 /// `lab# iptables <args>` and its output, for reports.
