@@ -53,6 +53,7 @@ pub fn steps() -> &'static [Step] {
         crate::steps::s03::STEP,
         crate::steps::s04::STEP,
         crate::steps::s05::STEP,
+        crate::steps::s06::STEP,
     ]
 }
 

@@ -59,10 +59,12 @@ pub struct Running {
 }
 
 impl Probe<'_> {
-    fn command(&self, name: &str, args: &[&str]) -> Command {
+    fn command(&self, name: &str, options: &[&str], args: &[&str]) -> Command {
         let mut command = self.lab.step_command(&self.binary);
         command
-            .args(["run", "--name", name, "--"])
+            .args(["run", "--name", name])
+            .args(options)
+            .arg("--")
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -72,8 +74,18 @@ impl Probe<'_> {
 
     /// Runs a container with `args` as its command, to its end.
     pub fn run(&self, name: &str, args: &[&str]) -> Result<Finished, Outcome> {
+        self.run_with(name, &[], args)
+    }
+
+    /// [`Probe::run`] with options of `run` before the command (`-p 8080:80`).
+    pub fn run_with(
+        &self,
+        name: &str,
+        options: &[&str],
+        args: &[&str],
+    ) -> Result<Finished, Outcome> {
         let mut child = self
-            .command(name, args)
+            .command(name, options, args)
             .spawn()
             .context("starting the step binary")?;
         let output = collect(&mut child);
@@ -97,9 +109,19 @@ impl Probe<'_> {
 
     /// Starts a container with `args` as its command and returns once it runs.
     pub fn start(&self, name: &str, args: &[&str]) -> Result<Running, Outcome> {
+        self.start_with(name, &[], args)
+    }
+
+    /// [`Probe::start`] with options of `run` before the command (`-p 8080:80`).
+    pub fn start_with(
+        &self,
+        name: &str,
+        options: &[&str],
+        args: &[&str],
+    ) -> Result<Running, Outcome> {
         let pid_file = layout::pid_file(&self.lab.paths().state, name);
         let mut child = self
-            .command(name, args)
+            .command(name, options, args)
             .spawn()
             .context("starting the step binary")?;
         let output = collect(&mut child);
@@ -200,6 +222,15 @@ impl Running {
                 &stderr,
             )),
         }
+    }
+}
+
+impl Running {
+    /// A crash: the step binary is killed with SIGKILL (no cleanup runs), then its container.
+    pub fn crash(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
     }
 }
 

@@ -3,7 +3,10 @@
 //! In each `steps/NN-*/README.md`, fenced blocks whose info string is `console` hold commands
 //! after a prompt: `container# ` (typed in a container of the step's solution) or `lab# ` (typed
 //! on the lab host while such a container runs); other lines are their output and are not
-//! compared (numbers differ from run to run). All of a lesson's commands run in one lab
+//! compared (numbers differ from run to run). A lesson may say how its container is started
+//! with a comment `<!-- lesson-run: OPTIONS -- COMMAND -->` (the default: `-- sleep 30`), and
+//! name a lab command to retry until it succeeds before its commands run, for a server in the
+//! container to be up: `<!-- lesson-ready: COMMAND -->`. All of a lesson's commands run in one lab
 //! (`checker run ... /bin/sh -c SCRIPT`): a container `lesson` is started in the background,
 //! the `lab#` commands run with `set -e`, then `lesson` is stopped and the `container#` commands
 //! run, also with `set -e`, in a second container `lesson2`. One container at a time: until a
@@ -130,8 +133,37 @@ fn steps_script(commands: &[Typed]) -> String {
     script
 }
 
+/// The text of the lesson's comment `<!-- NAME: TEXT -->`, if it has one.
+fn directive(markdown: &str, name: &str) -> Option<String> {
+    markdown.lines().find_map(|line| {
+        line.trim()
+            .strip_prefix("<!-- ")?
+            .strip_prefix(name)?
+            .strip_prefix(':')?
+            .strip_suffix("-->")
+            .map(|text| text.trim().to_string())
+    })
+}
+
+/// How the lesson's background container is started.
+struct Setup {
+    /// What follows `run --name lesson`.
+    run: String,
+    /// A lab command to retry until it succeeds before the `lab#` commands.
+    ready: Option<String>,
+}
+
+impl Setup {
+    fn of(markdown: &str) -> Setup {
+        Setup {
+            run: directive(markdown, "lesson-run").unwrap_or_else(|| "-- sleep 30".to_string()),
+            ready: directive(markdown, "lesson-ready"),
+        }
+    }
+}
+
 /// The script run on the lab host.
-fn lab_script(solution: &Path, commands: &[Typed]) -> String {
+fn lab_script(solution: &Path, setup: &Setup, commands: &[Typed]) -> String {
     let lab: Vec<Typed> = commands
         .iter()
         .filter(|c| c.prompt == Prompt::Lab)
@@ -145,7 +177,7 @@ fn lab_script(solution: &Path, commands: &[Typed]) -> String {
     let mut script = format!(
         "set -e\n\
          SOLUTION={solution}\n\
-         \"$SOLUTION\" run --name lesson -- sleep 30 &\n\
+         \"$SOLUTION\" run --name lesson {run} &\n\
          background=$!\n\
          trap 'kill $background 2>/dev/null || true' EXIT\n\
          tries=0\n\
@@ -156,7 +188,17 @@ fn lab_script(solution: &Path, commands: &[Typed]) -> String {
            tries=$((tries + 1)); sleep 0.01\n\
          done\n",
         solution = quote(&solution.display().to_string()),
+        run = setup.run,
     );
+    if let Some(ready) = &setup.ready {
+        script.push_str(&format!(
+            "tries=0\n\
+             until {ready} >/dev/null 2>&1; do\n\
+               if [ $tries -ge 100 ]; then echo 'lesson: not ready: {ready}' >&2; exit 1; fi\n\
+               tries=$((tries + 1)); sleep 0.05\n\
+             done\n"
+        ));
+    }
     if !lab.is_empty() {
         // In a subshell, so that its EXIT trap reports the failing command.
         script.push_str(&format!("(\n{})\n", steps_script(&lab)));
@@ -173,8 +215,8 @@ fn lab_script(solution: &Path, commands: &[Typed]) -> String {
 }
 
 /// Runs a lesson's commands against `solution` in a fresh lab.
-fn run_lesson(solution: &Path, commands: &[Typed]) -> Ran {
-    let mut command = common::lab_script(&lab_script(solution, commands));
+fn run_lesson(solution: &Path, setup: &Setup, commands: &[Typed]) -> Ran {
+    let mut command = common::lab_script(&lab_script(solution, setup, commands));
     run(&mut command, Duration::from_secs(120))
 }
 
@@ -195,7 +237,7 @@ fn lesson_commands_work(number: &str) {
         file.display()
     );
     let solution = paths().bin(step_bins(number).solution);
-    let ran = run_lesson(&solution, &found);
+    let ran = run_lesson(&solution, &Setup::of(&markdown), &found);
     let failed = ran
         .stderr
         .lines()
@@ -225,11 +267,12 @@ lesson_test!(s02_lesson_commands_work, "02");
 lesson_test!(s03_lesson_commands_work, "03");
 lesson_test!(s04_lesson_commands_work, "04");
 lesson_test!(s05_lesson_commands_work, "05");
+lesson_test!(s06_lesson_commands_work, "06");
 
 #[test]
 fn every_step_in_the_table_has_a_lesson_test() {
     // Keep the lesson_test! lines above in step with the steps' table.
-    let tested = ["01", "02", "03", "04", "05"];
+    let tested = ["01", "02", "03", "04", "05", "06"];
     for step in common::STEPS {
         assert!(
             tested.contains(&step.number),
@@ -286,7 +329,7 @@ fn commands_come_only_from_console_blocks() {
 #[test]
 fn the_runner_runs_a_sample_lesson() {
     let solution = paths().bin(step_bins("01").solution);
-    let ran = run_lesson(&solution, &commands(SAMPLE));
+    let ran = run_lesson(&solution, &Setup::of(SAMPLE), &commands(SAMPLE));
     assert_eq!(ran.code, 0, "{}", ran.describe());
     // The container's commands ran in a container, the lab's on the lab host.
     assert!(ran.stdout.contains("one two"), "{}", ran.describe());
@@ -306,7 +349,7 @@ fn the_runner_names_the_command_that_fails() {
         ("container# ping -c 1 -W 1 203.0.113.80", "container#"),
     ] {
         let markdown = format!("```console\ncontainer# true\n{line}\ncontainer# echo after\n```\n");
-        let ran = run_lesson(&solution, &commands(&markdown));
+        let ran = run_lesson(&solution, &Setup::of(&markdown), &commands(&markdown));
         assert_ne!(ran.code, 0, "{line} should fail:\n{}", ran.describe());
         let named = format!("lesson command failed (exit status 1): README.md:3: {prompt}");
         assert!(

@@ -188,6 +188,87 @@ const MUTANTS: &[Mutant] = &[
         replace: "let _ = lease;",
         must_fail: &["05.stop-one", "05.cleanup"],
     },
+    Mutant {
+        step: "06",
+        name: "no-prerouting",
+        file: "src/dnat.rs",
+        find: "&format!(\"PREROUTING -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
+        replace: "&format!(\"INPUT -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
+        must_fail: &["06.from-internet", "06.from-container", "06.two-ports"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-output-dnat",
+        file: "src/dnat.rs",
+        find: "&format!(\"OUTPUT -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
+        replace: "&format!(\"INPUT -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
+        must_fail: &["06.from-host", "06.localhost"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-route-localnet",
+        file: "src/dnat.rs",
+        find: "format!(\"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet\"),\n        \"1\",",
+        replace: "format!(\"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet\"),\n        \"0\",",
+        must_fail: &["06.localhost"],
+    },
+    Mutant {
+        step: "06",
+        name: "route-localnet-on-all",
+        file: "src/dnat.rs",
+        find: "format!(\"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet\"),",
+        replace: "format!(\"/proc/sys/net/ipv4/conf/all/route_localnet\"),",
+        must_fail: &["06.localnet-scope", "06.cleanup"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-localhost-masquerade",
+        file: "src/dnat.rs",
+        find: "&format!(\"POSTROUTING -o {BRIDGE} -m addrtype --src-type LOCAL -j MASQUERADE\"),",
+        replace: "&format!(\"POSTROUTING -o {BRIDGE} -m addrtype --src-type LOCAL -j ACCEPT\"),",
+        must_fail: &["06.localhost"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-hairpin",
+        file: "src/dnat.rs",
+        find: "run_cmd!(bridge link set dev $host hairpin on)?;",
+        replace: "let _ = host;",
+        must_fail: &["06.hairpin"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-hairpin-masquerade",
+        file: "src/dnat.rs",
+        find: "iptables -w -t nat -A POSTROUTING -s $address -d $address -p $proto\n                \
+               --dport $container_port -m comment --comment $tag -j MASQUERADE;",
+        replace: "",
+        must_fail: &["06.hairpin"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-conflict-check",
+        file: "src/dnat.rs",
+        find: ".find(|p| p.host_port == port.host && p.protocol == port.protocol)",
+        replace: ".find(|p| p.host_port == 0 && p.protocol == port.protocol)",
+        must_fail: &["06.conflict"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-stale-sweep",
+        file: "src/dnat.rs",
+        find: "filter(|p| !alive(p.owner))",
+        replace: "filter(|p| p.owner == 0)",
+        must_fail: &["06.stale"],
+    },
+    Mutant {
+        step: "06",
+        name: "no-unpublish",
+        file: "src/dnat.rs",
+        find: "    let _lock = lock_ipam()?;\n    remove_tagged(&tag(name))",
+        replace: "    let _ = name;\n    Ok(())",
+        must_fail: &["06.cleanup"],
+    },
 ];
 
 macro_rules! mutant_test {
@@ -222,6 +303,16 @@ mutant_test!(s05_no_forward_rules, "05", "no-forward-rules");
 mutant_test!(s05_no_lock, "05", "no-lock");
 mutant_test!(s05_no_reclaim, "05", "no-reclaim");
 mutant_test!(s05_no_release, "05", "no-release");
+mutant_test!(s06_no_prerouting, "06", "no-prerouting");
+mutant_test!(s06_no_output_dnat, "06", "no-output-dnat");
+mutant_test!(s06_no_route_localnet, "06", "no-route-localnet");
+mutant_test!(s06_route_localnet_on_all, "06", "route-localnet-on-all");
+mutant_test!(s06_no_localhost_masquerade, "06", "no-localhost-masquerade");
+mutant_test!(s06_no_hairpin, "06", "no-hairpin");
+mutant_test!(s06_no_hairpin_masquerade, "06", "no-hairpin-masquerade");
+mutant_test!(s06_no_conflict_check, "06", "no-conflict-check");
+mutant_test!(s06_no_stale_sweep, "06", "no-stale-sweep");
+mutant_test!(s06_no_unpublish, "06", "no-unpublish");
 
 #[test]
 fn every_mutant_has_a_test() {
@@ -246,6 +337,16 @@ fn every_mutant_has_a_test() {
         "05/no-lock",
         "05/no-reclaim",
         "05/no-release",
+        "06/no-prerouting",
+        "06/no-output-dnat",
+        "06/no-route-localnet",
+        "06/route-localnet-on-all",
+        "06/no-localhost-masquerade",
+        "06/no-hairpin",
+        "06/no-hairpin-masquerade",
+        "06/no-conflict-check",
+        "06/no-stale-sweep",
+        "06/no-unpublish",
     ];
     for mutant in MUTANTS {
         let id = format!("{}/{}", mutant.step, mutant.name);

@@ -27,6 +27,7 @@ step_tests!(s02, "02");
 step_tests!(s03, "03");
 step_tests!(s04, "04");
 step_tests!(s05, "05");
+step_tests!(s06, "06");
 
 #[test]
 fn every_catalog_step_is_in_the_table() {

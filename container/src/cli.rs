@@ -1,11 +1,14 @@
 //! The step binary's command line: `run [--name NAME] [-- CMD ARGS...]`.
 
+use crate::ports::{self, Port};
 use anyhow::{bail, Context, Result};
 
 pub const USAGE: &str = "\
-usage: run [--name NAME] [-- CMD ARGS...]
+usage: run [--name NAME] [-p HOSTPORT:CONTAINERPORT[/udp]]... [-- CMD ARGS...]
   Starts a container inside the lab and runs CMD in it (default: /bin/sh).
   --name NAME   the container's name and hostname (letters, digits, '-'; at most 30)
+  -p, --publish HOSTPORT:CONTAINERPORT[/tcp|/udp]
+                publish a port of the container on the host (steps 06 and later)
 Step binaries run inside the workshop's lab: start them with `cargo xtask run NN`.
 ";
 
@@ -21,6 +24,8 @@ pub enum Parsed {
 pub struct Request {
     /// Its name; `None` picks one.
     pub name: Option<String>,
+    /// The ports to publish (`-p`), in the order given.
+    pub ports: Vec<Port>,
     /// The command and its arguments.
     pub command: Vec<String>,
 }
@@ -35,6 +40,7 @@ pub fn parse(args: &[String]) -> Result<Parsed> {
     }
     let mut request = Request {
         name: None,
+        ports: Vec::new(),
         command: Vec::new(),
     };
     while let Some(arg) = args.next() {
@@ -46,6 +52,21 @@ pub fn parse(args: &[String]) -> Result<Parsed> {
                 let name = args.next().context("--name needs a value")?;
                 validate_name(name)?;
                 request.name = Some(name.clone());
+            }
+            "-p" | "--publish" => {
+                let text = args.next().context("-p needs a value, like 8080:80")?;
+                let port = ports::parse(text)?;
+                if let Some(same) = request
+                    .ports
+                    .iter()
+                    .find(|p| p.host == port.host && p.protocol == port.protocol)
+                {
+                    bail!(
+                        "host port {} is given twice (-p {same} and -p {port})",
+                        port.host
+                    );
+                }
+                request.ports.push(port);
             }
             "-h" | "--help" => return Ok(Parsed::Help),
             other => {
@@ -100,6 +121,16 @@ mod tests {
     }
 
     #[test]
+    fn takes_published_ports() {
+        let Parsed::Run(r) = parse_str("run -p 8080:80 --publish 5353:53/udp -- httpd").unwrap()
+        else {
+            panic!()
+        };
+        let ports: Vec<String> = r.ports.iter().map(|p| p.to_string()).collect();
+        assert_eq!(ports, ["8080:80/tcp", "5353:53/udp"]);
+    }
+
+    #[test]
     fn rejects_bad_input_with_a_reason() {
         for (line, words) in [
             ("", "missing command"),
@@ -107,6 +138,9 @@ mod tests {
             ("run --name", "--name needs a value"),
             ("run --name a/b", "invalid container name"),
             ("run ls", "after `--`"),
+            ("run -p", "-p needs a value"),
+            ("run -p 80", "HOSTPORT:CONTAINERPORT"),
+            ("run -p 8080:80 -p 8080:81", "host port 8080 is given twice"),
         ] {
             let err = format!("{:#}", parse_str(line).unwrap_err());
             assert!(err.contains(words), "{line:?} gave {err:?}");

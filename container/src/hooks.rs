@@ -30,13 +30,24 @@ pub fn install_panic_report() {
     }));
 }
 
+/// Marks an error that has already been printed (as the `hook failed` line): the step binary
+/// exits without printing it a second time.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(reported above)")
+    }
+}
+
 /// Runs a learner function, turning a panic into an error (already reported by the hook).
 pub fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(value)) => Ok(value),
         Ok(Err(e)) => {
             eprintln!("{} {what}: {e:#}", protocol::HOOK_FAILED);
-            Err(e.context(format!("{what} failed")))
+            Err(e.context(format!("{what} failed")).context(Reported))
         }
         Err(_) => Err(anyhow!("{what} panicked")),
     }

@@ -15,6 +15,7 @@
 mod child;
 mod cli;
 mod hooks;
+pub mod ports;
 pub mod protocol;
 mod rootfs;
 mod signals;
@@ -25,6 +26,7 @@ use std::process::ExitCode;
 
 pub use nix::sched::CloneFlags;
 pub use nix::unistd::Pid;
+pub use ports::{Port, Protocol};
 pub use rootfs::remount_read_only;
 
 /// What the learner's hooks are told about the container they set up.
@@ -37,6 +39,8 @@ pub struct Container {
     /// The container's own root filesystem, seen from the host. Files written under it
     /// (for example `etc/resolv.conf`) are what the container sees.
     pub rootfs: PathBuf,
+    /// The ports to publish on the host (`-p HOSTPORT:CONTAINERPORT`); empty for most steps.
+    pub ports: Vec<Port>,
 }
 
 /// A networking hook: learner code called by the runtime.
@@ -71,7 +75,7 @@ fn nothing(_: &Container) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The step binary's `main`: parses `run [--name NAME] [-- CMD ARGS...]`, starts the container
+/// The step binary's `main`: parses `run [--name NAME] [-p PORTS] [-- CMD ARGS...]`, starts the container
 /// with the learner's `networking`, and returns the command's exit status.
 pub fn main(networking: Networking) -> ExitCode {
     hooks::install_panic_report();
@@ -91,7 +95,9 @@ pub fn main(networking: Networking) -> ExitCode {
     match start::run(&request, networking) {
         Ok(status) => ExitCode::from(status),
         Err(e) => {
-            eprintln!("{}: {e:#}", protocol::PREFIX);
+            if e.downcast_ref::<hooks::Reported>().is_none() {
+                eprintln!("{}: {e:#}", protocol::PREFIX);
+            }
             ExitCode::from(protocol::EXIT_RUNTIME)
         }
     }

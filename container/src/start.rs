@@ -47,6 +47,7 @@ pub fn run(request: &Request, networking: Networking) -> Result<u8> {
         name,
         pid: Pid::from_raw(0),
         rootfs: dir.join("rootfs"),
+        ports: request.ports.clone(),
     };
     let pid_file = layout::pid_file(&state, &container.name);
     let result = rootfs::prepare(&base, &container.rootfs)

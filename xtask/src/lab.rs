@@ -34,8 +34,14 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let mut script = format!("export PATH={}:$PATH PS1='lab# '\n", bin_dir.display());
     if let Some(step) = &step {
         let binary = step.binary(solution);
+        // From step 06 on, c1 serves a page on a published port.
+        let c1 = if step.number.as_str() >= "06" {
+            "-p 8080:80 -- sh -c 'echo hello from c1 > /tmp/index.html && exec httpd -f -p 80 -h /tmp'"
+        } else {
+            "-- sleep 100000"
+        };
         script.push_str(&format!(
-            "{binary} run --name c1 -- sleep 100000 >/dev/null 2>&1 &\n\
+            "{binary} run --name c1 {c1} >/dev/null 2>&1 &\n\
              while [ ! -e \"$NETLAB_STATE/containers/c1/pid\" ]; do sleep 0.05; done\n\
              echo \"lab: container c1 of {binary} runs (PID $(cat $NETLAB_STATE/containers/c1/pid)); \
              enter it with: nsenter -t $(cat $NETLAB_STATE/containers/c1/pid) -m -u -i -n -p -r -w /bin/sh\"\n"

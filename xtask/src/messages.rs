@@ -43,9 +43,10 @@ cargo xtask hint NN [--level N | --all]
 ";
 
 pub const RUN_USAGE: &str = "\
-cargo xtask run NN [--solution] [--profile fresh|docker-host] [--name NAME] [-- CMD ARGS...]
+cargo xtask run NN [--solution] [--profile fresh|docker-host] [--name NAME]
+                   [-p HOSTPORT:CONTAINERPORT[/udp]]... [-- CMD ARGS...]
   Starts step NN's container in a fresh lab, with a busybox shell (or CMD). Leave with `exit`:
-  the lab vanishes with it.
+  the lab vanishes with it. -p publishes a port of the container (step 06 and later).
 ";
 
 pub const LAB_USAGE: &str = "\

@@ -1,4 +1,4 @@
-//! `cargo xtask run NN [--solution] [--profile P] [--name NAME] [-- CMD...]`: one container of
+//! `cargo xtask run NN [--solution] [--profile P] [--name NAME] [-p H:C]... [-- CMD...]`: one container of
 //! the step in a fresh lab, to explore by hand.
 
 use crate::workspace::{self, Paths};
@@ -11,6 +11,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let mut profile = "fresh".to_string();
     let mut name = "c1".to_string();
     let mut command: Vec<String> = Vec::new();
+    let mut publish: Vec<String> = Vec::new();
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -18,6 +19,10 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
             "--sudo" => sudo = true,
             "--profile" => profile = args.next().context("--profile needs a name")?.clone(),
             "--name" => name = args.next().context("--name needs a value")?.clone(),
+            "-p" | "--publish" => {
+                let port = args.next().context("-p needs a value, like 8080:80")?;
+                publish.extend(["-p".to_string(), port.clone()]);
+            }
             "--" => command = args.by_ref().cloned().collect(),
             "-h" | "--help" => {
                 print!("{}", messages::RUN_USAGE);
@@ -41,6 +46,8 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         "--name".to_string(),
         name,
     ];
+    // The step binary checks the ports itself; steps before 06 ignore them.
+    checker_args.extend(publish);
     if !command.is_empty() {
         checker_args.push("--".to_string());
         checker_args.extend(command);

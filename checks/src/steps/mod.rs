@@ -6,3 +6,4 @@ pub mod s02;
 pub mod s03;
 pub mod s04;
 pub mod s05;
+pub mod s06;

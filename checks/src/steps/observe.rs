@@ -80,3 +80,25 @@ pub fn killed_by_timeout(status: &std::process::ExitStatus) -> bool {
     use std::os::unix::process::ExitStatusExt;
     status.signal() == Some(15) || status.code() == Some(128 + 15)
 }
+
+/// `lab# iptables ARGS` and its output (or the error), for reports.
+pub fn iptables_view(args: &[&str]) -> String {
+    let mut all = vec!["-w"];
+    all.extend_from_slice(args);
+    let shown = lab::netcmd::run("iptables", &all).unwrap_or_else(|e| format!("{e:#}"));
+    format!("lab# iptables {}\n{}", args.join(" "), shown.trim_end())
+}
+
+/// Calls `f` until it gives something, or `limit` has passed.
+pub fn poll<T>(limit: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(value) = f() {
+            return Some(value);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

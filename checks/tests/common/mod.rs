@@ -56,6 +56,11 @@ pub const STEPS: &[StepBins] = &[
         stub: "step05",
         solution: "solution05",
     },
+    StepBins {
+        number: "06",
+        stub: "step06",
+        solution: "solution06",
+    },
 ];
 
 /// The table row for step `number`.
