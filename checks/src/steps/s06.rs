@@ -343,11 +343,20 @@ fn docker_host(probe: &Probe) -> Verdict {
 fn cleanup(probe: &Probe) -> Verdict {
     let one = serve(probe, "one", "8080:80")?;
     let two = probe.start_with("two", &["-p", "8081:80", "-p", "5353:53/udp"], SLEEP)?;
+    let addresses: Vec<Ipv4Addr> = [&one, &two].into_iter().filter_map(address).collect();
     stop_all(vec![one, two])?;
-    let left: Vec<String> = nat_rules()
-        .into_iter()
-        .filter(|r| r.contains("DNAT") || r.contains("--dport") || r.contains("--comment"))
-        .collect();
+    // Theirs: any DNAT rule, any rule naming their ports or their addresses. The shared rules
+    // (the chain, its jumps, the localhost MASQUERADE) may stay, as docker0's do.
+    let theirs = |rule: &String| {
+        rule.contains("DNAT")
+            || ["8080", "8081", "5353"]
+                .iter()
+                .any(|port| rule.contains(&format!("--dport {port}")))
+            || addresses
+                .iter()
+                .any(|a| rule.contains(&format!("{a}/32")) || rule.contains(&format!("{a}:")))
+    };
+    let left: Vec<String> = nat_rules().into_iter().filter(theirs).collect();
     if !left.is_empty() {
         return Err(Outcome::failed(
             "after both containers ended, no rule of theirs is left in the nat table (a DNAT \
@@ -389,6 +398,19 @@ fn serve(probe: &Probe, name: &str, ports: &str) -> Result<Running, Outcome> {
         });
     }
     Ok(running)
+}
+
+/// The container's address on eth0, from its namespace.
+fn address(container: &Running) -> Option<Ipv4Addr> {
+    let output = container
+        .in_netns("ip", &["-j", "addr", "show", "dev", "eth0"])
+        .ok()?;
+    observe::ip_json(&output.stdout, "ip -j addr")
+        .ok()?
+        .iter()
+        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["family"] == "inet")
+        .find_map(|a| a["local"].as_str().and_then(|s| s.parse().ok()))
 }
 
 fn stop_all(running: Vec<Running>) -> Verdict {
