@@ -9,7 +9,7 @@ pub const USAGE: &str = "\
 usage: checker check --rootfs DIR --state DIR [--json] [--jobs N] [--only NAME] NN=BINARY...
        checker run --rootfs DIR --state DIR [--profile NAME] BINARY [ARGS...]
        checker lab-up-down --rootfs DIR --state DIR
-       checker doctor --rootfs DIR --state DIR
+       checker doctor --rootfs DIR --state DIR [--json]
 (started by `cargo xtask`; see `cargo xtask --help`)
 ";
 
@@ -41,7 +41,7 @@ pub enum Request {
     /// Build a lab and tear it down (for benchmarks).
     LabUpDown { paths: LabPaths },
     /// Try each kernel feature the workshop needs, in a lab.
-    Doctor { paths: LabPaths },
+    Doctor { paths: LabPaths, json: bool },
 }
 
 pub fn parse(args: &[String]) -> Result<Request> {
@@ -123,7 +123,7 @@ pub fn parse(args: &[String]) -> Result<Request> {
             binary: binary.context("--bin is required")?,
         },
         "lab-up-down" => Request::LabUpDown { paths },
-        "doctor" => Request::Doctor { paths },
+        "doctor" => Request::Doctor { paths, json },
         other => bail!("unknown command '{other}'"),
     })
 }

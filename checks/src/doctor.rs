@@ -80,23 +80,90 @@ const FEATURES: [Feature; 5] = [
     },
 ];
 
-/// Prints one line per feature; returns true when all work.
-pub fn run() -> bool {
-    let mut ok = true;
-    for feature in &FEATURES {
-        match (feature.try_it)() {
-            Ok(()) => println!("ok    {}", feature.name),
-            Err(e) => {
-                ok = false;
-                let why = format!("{e:#}");
-                println!(
-                    "FAIL  {}: {}; fix: {}",
-                    feature.name,
-                    why.lines().next().unwrap_or(""),
-                    feature.fix
-                );
+/// What was found about one feature; `status` is `ok` or `fail`. The same fields as the
+/// findings of `cargo xtask doctor`, which prints these after its own.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Finding {
+    pub name: String,
+    pub status: String,
+    pub seen: String,
+    pub fix: String,
+}
+
+/// Tries each feature, then asks the lab's iptables which backend it is.
+pub fn findings() -> Vec<Finding> {
+    let mut findings: Vec<Finding> = FEATURES
+        .iter()
+        .map(|feature| match (feature.try_it)() {
+            Ok(()) => Finding {
+                name: feature.name.to_string(),
+                status: "ok".into(),
+                seen: "works in a lab".into(),
+                fix: String::new(),
+            },
+            Err(e) => Finding {
+                name: feature.name.to_string(),
+                status: "fail".into(),
+                seen: format!("{e:#}").lines().next().unwrap_or("").to_string(),
+                fix: feature.fix.to_string(),
+            },
+        })
+        .collect();
+    findings.push(iptables_backend());
+    findings
+}
+
+/// `iptables -V`, run here, inside the lab (never on the real host's network): the version
+/// names its backend, `(nf_tables)` or `(legacy)`.
+fn iptables_backend() -> Finding {
+    let finding = |status: &str, seen: String, fix: &str| Finding {
+        name: "iptables backend".into(),
+        status: status.into(),
+        seen,
+        fix: fix.into(),
+    };
+    match netcmd::run("iptables", &["-V"]) {
+        Ok(version) => {
+            let version = version.trim().to_string();
+            if version.contains("nf_tables") {
+                finding("ok", format!("nf_tables ({version})"), "")
+            } else if version.contains("legacy") {
+                finding(
+                    "ok",
+                    format!(
+                        "legacy ({version}): fine in the lab; on a real host, rules made with \
+                         iptables-legacy and iptables-nft live apart"
+                    ),
+                    "",
+                )
+            } else {
+                finding("ok", format!("unknown backend ({version})"), "")
+            }
+        }
+        Err(e) => finding(
+            "fail",
+            format!("{e:#}").lines().next().unwrap_or("").to_string(),
+            "install it: sudo apt-get install iptables",
+        ),
+    }
+}
+
+/// Prints one line per finding (`--json`: a JSON array of them); returns true when all work.
+pub fn run(json: bool) -> bool {
+    let findings = findings();
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&findings).unwrap_or_else(|_| "[]".into())
+        );
+    } else {
+        for f in &findings {
+            if f.status == "ok" {
+                println!("ok    {}: {}", f.name, f.seen);
+            } else {
+                println!("FAIL  {}: {}; fix: {}", f.name, f.seen, f.fix);
             }
         }
     }
-    ok
+    findings.iter().all(|f| f.status != "fail")
 }

@@ -116,9 +116,9 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
             Ok(ExitCode::SUCCESS)
         }
-        Request::Doctor { paths } => {
+        Request::Doctor { paths, json } => {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
-            Ok(if doctor::run() {
+            Ok(if doctor::run(json) {
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE

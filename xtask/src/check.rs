@@ -1,19 +1,32 @@
 //! `cargo xtask check NN|all [--solution] [--sudo] [--no-build] [--json]`.
 
-use crate::workspace::{self, Paths};
+use crate::workspace::{self, Paths, Step};
 use crate::{build, messages, progress, rootfs, runner};
-use anyhow::{bail, Result};
-use std::process::ExitCode;
+use anyhow::{bail, Context, Result};
+use std::process::{Command, ExitCode, ExitStatus};
+
+/// How to check: the options `check` takes (and `watch`, in part).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Options {
+    /// The solution's binary instead of the learner's (progress is not recorded).
+    pub solution: bool,
+    /// The check runner through sudo.
+    pub sudo: bool,
+    /// The binaries already built.
+    pub no_build: bool,
+    /// Machine-readable results.
+    pub json: bool,
+}
 
 pub fn main(args: &[String]) -> Result<ExitCode> {
     let mut step = None;
-    let (mut solution, mut sudo, mut no_build, mut json) = (false, false, false, false);
+    let mut options = Options::default();
     for arg in args {
         match arg.as_str() {
-            "--solution" => solution = true,
-            "--sudo" => sudo = true,
-            "--no-build" => no_build = true,
-            "--json" => json = true,
+            "--solution" => options.solution = true,
+            "--sudo" => options.sudo = true,
+            "--no-build" => options.no_build = true,
+            "--json" => options.json = true,
             "-h" | "--help" => {
                 print!("{}", messages::CHECK_USAGE);
                 return Ok(ExitCode::SUCCESS);
@@ -30,27 +43,49 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         bail!("which step? for example: cargo xtask check 01")
     };
     let steps = workspace::select(&paths, &step)?;
-    if !no_build {
+    let status = run(&paths, &steps, options)?;
+    Ok(runner::exit_code(status))
+}
+
+/// Builds, checks (the checker prints the report) and records progress: the whole of
+/// `check`, for these steps.
+pub fn run(paths: &Paths, steps: &[Step], options: Options) -> Result<ExitStatus> {
+    let status = prepare(paths, steps, options)?
+        .status()
+        .with_context(|| format!("starting {}", paths.binary("checker").display()))?;
+    record(paths, steps, options, status)?;
+    Ok(status)
+}
+
+/// Builds what the checks need (unless `no_build`) and returns the checker's command,
+/// ready to start; its report goes to our standard output.
+pub fn prepare(paths: &Paths, steps: &[Step], options: Options) -> Result<Command> {
+    if !options.no_build {
         let mut packages = vec!["checks".to_string()];
-        packages.extend(steps.iter().map(|s| s.package(solution)));
+        packages.extend(steps.iter().map(|s| s.package(options.solution)));
         build::packages(&packages)?;
     }
-    rootfs::ensure(&paths)?;
+    rootfs::ensure(paths)?;
     let mut checker_args: Vec<String> = Vec::new();
-    if json {
+    if options.json {
         checker_args.push("--json".into());
     }
-    for s in &steps {
-        let binary = paths.binary(&s.binary(solution));
+    for s in steps {
+        let binary = paths.binary(&s.binary(options.solution));
         checker_args.push(format!("{}={}", s.number, binary.display()));
     }
-    let status = runner::checker(&paths, sudo, "check", &checker_args)?;
-    if status.success() && !solution {
-        let mut progress = progress::Progress::load(&paths)?;
-        for s in &steps {
+    Ok(runner::command(paths, options.sudo, "check", &checker_args))
+}
+
+/// After the checker ended with `status`: when every check passed (on the learner's own
+/// code), the steps are marked passed in the progress file.
+pub fn record(paths: &Paths, steps: &[Step], options: Options, status: ExitStatus) -> Result<()> {
+    if status.success() && !options.solution {
+        let mut progress = progress::Progress::load(paths)?;
+        for s in steps {
             progress.step(&s.number).passed = Some(progress::now());
         }
         progress.save()?;
     }
-    Ok(runner::exit_code(status))
+    Ok(())
 }

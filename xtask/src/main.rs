@@ -15,6 +15,7 @@ mod runner;
 mod solution;
 mod status;
 mod test;
+mod watch;
 mod workspace;
 
 use std::process::ExitCode;
@@ -27,6 +28,7 @@ fn main() -> ExitCode {
     };
     let result = match verb {
         "check" => check::main(rest),
+        "watch" => watch::main(rest),
         "hint" => hint::main(rest),
         "run" => run::main(rest),
         "lab" => lab::main(rest),

@@ -4,11 +4,12 @@ pub const USAGE: &str = "\
 cargo xtask <verb> [options]
 
   check NN|all [--solution] [--sudo]   run a step's checks in a throwaway lab
+  watch NN [--solution] [--poll]       check the step again at each save; h: hint, q: quit
   hint NN [--level N | --all]          show the next hint for a step
   run NN [--solution] [--profile P] [-- CMD...]
                                        start the step's container in a fresh lab
   lab [NN] [--solution]                a shell on a fresh lab host (with NN's container running)
-  doctor                               check this machine for everything the workshop needs
+  doctor [--json]                      check this machine for everything the workshop needs
   test                                 the workshop's own tests
   bench                                timings: lab up and down, checking a step
   status                               every step: passed or not, hints seen, what is next
@@ -18,7 +19,8 @@ cargo xtask <verb> [options]
 Each verb takes --help.
 ";
 
-pub const VERBS: &str = "check, hint, run, lab, doctor, test, bench, status, reset, solution";
+pub const VERBS: &str =
+    "check, watch, hint, run, lab, doctor, test, bench, status, reset, solution";
 
 pub fn unknown_verb(verb: &str) -> String {
     format!("unknown verb '{verb}': use one of {VERBS} (cargo xtask --help)")
@@ -36,6 +38,59 @@ cargo xtask check NN|all [--solution] [--sudo] [--no-build] [--json]
   --no-build   use the binaries already built (facilitators preparing many machines)
   --json       machine-readable results
 ";
+
+pub const WATCH_USAGE: &str = "\
+cargo xtask watch NN [--solution] [--poll] [--no-build]
+  Checks step NN, then again each time you save one of its files (steps/NN-*/src/**,
+  Cargo.toml; the solution's with --solution): clears the screen, shows the report and the
+  next hint to read. Keys: h (or n) shows the next hint level, q quits (so does Ctrl-C).
+  --poll       compare the files' modification times every 0.5 s instead of waiting for file
+               events; chosen by itself when events do not arrive (WSL2 under /mnt, network
+               filesystems). NETLAB_WATCH_NO_EVENTS=1 pretends they do not (for tests).
+  --no-build   use the binaries already built (no cargo build before each run)
+";
+
+pub const WATCH_KEYS: &str = "keys: h (or n) next hint level, q quit";
+
+pub fn watch_header(step: &str, run: u32, clock: &str, dir: &str, solution: bool) -> String {
+    let whose = if solution {
+        "the solution"
+    } else {
+        "your code"
+    };
+    format!("netlab watch · step {step} · run #{run} at {clock} UTC · {whose} in {dir}")
+}
+
+pub fn watch_saved(file: &str) -> String {
+    format!("(after a save of {file})")
+}
+
+pub fn watch_passed(step: &str) -> String {
+    format!("step {step} passed, and that is recorded: `cargo xtask solution {step}` compares yours with the solution; q quits")
+}
+
+pub const WATCH_SOLUTION_PASSED: &str =
+    "the solution passes (nothing recorded: it is not your code)";
+
+pub fn watch_next_hint(level: usize, levels: usize, title: &str) -> String {
+    format!("next hint: level {level} of {levels} ({title}): press h")
+}
+
+pub fn watch_all_hints_read(step: &str, levels: usize) -> String {
+    format!("all {levels} hint levels read (h shows the last again; `cargo xtask hint {step} --all` shows them all)")
+}
+
+pub fn watch_footer(dir: &str, keys: bool) -> String {
+    if keys {
+        format!("watching {dir}/src and Cargo.toml: save to check again · h: next hint · q: quit")
+    } else {
+        format!("watching {dir}/src and Cargo.toml: save to check again · Ctrl-C quits (stdin has ended)")
+    }
+}
+
+pub const WATCH_POLLING_ASKED: &str = "polling the files every 0.5 s (--poll)";
+
+pub const WATCH_POLLING_FALLBACK: &str = "file events do not arrive here (WSL2 under /mnt, or a network filesystem?): polling the files every 0.5 s instead";
 
 pub const HINT_USAGE: &str = "\
 cargo xtask hint NN [--level N | --all]
@@ -56,8 +111,15 @@ cargo xtask lab [NN] [--solution]
 ";
 
 pub const DOCTOR_USAGE: &str = "\
-cargo xtask doctor
-  Checks the tools and kernel features the workshop needs, and prints the fix for each gap.
+cargo xtask doctor [--json] [--no-build]
+  Checks the tools and kernel features the workshop needs, and prints the fix for each gap:
+  iproute2, nsenter, iptables and its backend (nf_tables or legacy), a static busybox,
+  unprivileged user namespaces (incl. Ubuntu's AppArmor restriction), the kernel modules
+  veth, bridge, br_netfilter and nf_nat, WSL2, running inside a container; then tries the
+  kernel features for real inside a throwaway lab. Exit status 1 when something fails.
+  --json       one JSON object: {\"ready\": bool, \"findings\": [{\"name\", \"status\"
+               (ok, warn or fail), \"seen\", \"fix\"}]}
+  --no-build   use the check runner already built
 ";
 
 pub const TEST_USAGE: &str = "\

@@ -7,6 +7,13 @@ use std::process::{Command, ExitStatus};
 
 /// Runs `checker VERB --rootfs .. --state .. ARGS...`, through sudo when asked.
 pub fn checker(paths: &Paths, sudo: bool, verb: &str, args: &[String]) -> Result<ExitStatus> {
+    command(paths, sudo, verb, args)
+        .status()
+        .with_context(|| format!("starting {}", paths.binary("checker").display()))
+}
+
+/// The command [`checker`] runs, for callers that start and wait for it themselves.
+pub fn command(paths: &Paths, sudo: bool, verb: &str, args: &[String]) -> Command {
     let checker = paths.binary("checker");
     let mut command = if sudo {
         let mut command = Command::new("sudo");
@@ -23,8 +30,6 @@ pub fn checker(paths: &Paths, sudo: bool, verb: &str, args: &[String]) -> Result
         .arg(&paths.state)
         .args(args);
     command
-        .status()
-        .with_context(|| format!("starting {}", checker.display()))
 }
 
 /// Exit code to pass on from the checker's status.

@@ -46,7 +46,7 @@ fn unknown_verb_lists_the_verbs() {
     let root = scratch("verb");
     one_line_error(
         &xtask(&root, &["frobnicate"]),
-        "use one of check, hint, run, lab, doctor, test, bench, status, reset, solution",
+        "use one of check, watch, hint, run, lab, doctor, test, bench, status, reset, solution",
     );
 }
 
@@ -128,17 +128,50 @@ fn git(root: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+/// Every verb, as the unknown-verb message lists them (so a new verb cannot be forgotten).
+fn verbs(root: &Path) -> Vec<String> {
+    let output = xtask(root, &["frobnicate"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let list = stderr
+        .split("use one of ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("no verb list in {stderr:?}"));
+    list.split(", ").map(str::to_string).collect()
+}
+
 #[test]
-fn new_verbs_have_help() {
+fn every_verb_answers_help() {
     let root = scratch("help");
-    for verb in ["status", "reset", "solution"] {
-        let out = stdout(&xtask(&root, &[verb, "--help"]));
-        assert!(out.starts_with(&format!("cargo xtask {verb}")), "{out}");
-    }
+    let verbs = verbs(&root);
+    assert!(verbs.len() >= 11, "{verbs:?}");
     let usage = stdout(&xtask(&root, &["--help"]));
-    for verb in ["status", "reset NN", "solution NN"] {
+    for verb in &verbs {
+        for flag in ["--help", "-h"] {
+            let output = xtask(&root, &[verb, flag]);
+            assert_eq!(output.status.code(), Some(0), "{verb} {flag}");
+            let out = stdout(&output);
+            assert!(
+                out.starts_with(&format!("cargo xtask {verb}")),
+                "{verb} {flag}: {out}"
+            );
+        }
+        assert!(
+            usage.contains(&format!("\n  {verb} ")) || usage.contains(&format!("\n  {verb}\n")),
+            "{verb} is not in the usage: {usage}"
+        );
+    }
+    for verb in [
+        "status",
+        "reset NN",
+        "solution NN",
+        "watch NN",
+        "doctor [--json]",
+    ] {
         assert!(usage.contains(verb), "{usage}");
     }
+    assert_eq!(stdout(&xtask(&root, &[])), usage);
+    assert_eq!(stdout(&xtask(&root, &["help"])), usage);
 }
 
 #[test]

@@ -1,0 +1,105 @@
+//! `cargo xtask doctor`: the text form, and `--json` with every finding named. Run with the
+//! checker `cargo xtask test` built (`--no-build`); what the machine lacks only changes the
+//! statuses, so the tests look at the shape and at the agreement of both forms.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn target() -> PathBuf {
+    let xtask = Path::new(env!("CARGO_BIN_EXE_xtask"));
+    let target = xtask
+        .parent()
+        .and_then(Path::parent)
+        .expect("xtask is in target/debug");
+    assert!(
+        target.join("debug/checker").exists(),
+        "the checker is missing: run the tests with `cargo xtask test`, which builds it first"
+    );
+    target.to_path_buf()
+}
+
+fn doctor(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("doctor")
+        .args(args)
+        .env("CARGO_TARGET_DIR", target())
+        .output()
+        .unwrap()
+}
+
+const NAMES: [&str; 13] = [
+    "iproute2",
+    "nsenter",
+    "iptables",
+    "busybox",
+    "user namespaces",
+    "kernel module veth",
+    "kernel module bridge",
+    "kernel module br_netfilter",
+    "kernel module nf_nat",
+    "WSL2",
+    "container",
+    "lab",
+    "iptables backend",
+];
+
+#[test]
+fn json_names_every_finding_and_agrees_with_the_text() {
+    let output = doctor(&["--json", "--no-build"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let report: serde_json::Value =
+        serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    let ready = report["ready"].as_bool().expect("ready is a bool");
+    let findings = report["findings"].as_array().expect("findings is an array");
+    let names: Vec<&str> = findings.iter().filter_map(|f| f["name"].as_str()).collect();
+    for name in NAMES {
+        // "iptables backend" comes from inside the lab: only when the lab starts.
+        if name == "iptables backend" && !names.contains(&"veth pairs") {
+            continue;
+        }
+        assert!(names.contains(&name), "no {name:?} in {names:?}");
+    }
+    for f in findings {
+        let status = f["status"].as_str().unwrap_or("");
+        assert!(["ok", "warn", "fail"].contains(&status), "{f}");
+        assert!(f["seen"].is_string() && f["fix"].is_string(), "{f}");
+        if status == "fail" {
+            assert!(
+                !f["fix"].as_str().unwrap_or("").is_empty(),
+                "a fail names its fix: {f}"
+            );
+        }
+    }
+    let failed = findings.iter().any(|f| f["status"] == "fail");
+    assert_eq!(ready, !failed, "{stdout}");
+    assert_eq!(output.status.code(), Some(if ready { 0 } else { 1 }));
+
+    let text = doctor(&["--no-build"]);
+    let out = String::from_utf8_lossy(&text.stdout);
+    assert_eq!(text.status.code(), output.status.code(), "{out}");
+    for name in NAMES.iter().filter(|n| names.contains(n)) {
+        assert!(out.contains(name), "no {name:?} in {out}");
+    }
+    assert!(
+        out.contains(if ready {
+            "This machine is ready for the workshop."
+        } else {
+            "Fix the FAIL lines above"
+        }),
+        "{out}"
+    );
+}
+
+#[test]
+fn bad_arguments_get_one_line() {
+    for (arg, words) in [
+        ("--frob", "unknown option --frob"),
+        ("01", "unexpected argument 01"),
+    ] {
+        let output = doctor(&[arg]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains(words), "{stderr}");
+    }
+}
