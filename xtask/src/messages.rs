@@ -6,7 +6,7 @@ cargo xtask <verb> [options]
   check NN|all [--solution] [--sudo]   run a step's checks in a throwaway lab
   watch NN [--solution] [--poll]       check the step again at each save; h: hint, q: quit
   hint NN [--level N | --all]          show the next hint for a step
-  run NN [--solution] [--profile P] [-- CMD...]
+  run NN [--solution] [--profile P] [-p H:C] [-- CMD...]
                                        start the step's container in a fresh lab
   lab [NN] [--solution]                a shell on a fresh lab host (with NN's container running)
   doctor [--json]                      check this machine for everything the workshop needs
