@@ -94,7 +94,7 @@ fn find_mdbook() -> Result<PathBuf> {
     bail!(messages::mdbook_missing())
 }
 
-/// Runs `mdbook build`; its chatter is shown only when it fails.
+/// Runs `mdbook build`; of its log, only warnings, and the error when it fails, are shown.
 fn build(mdbook: &Path, source: &Path, out: &Path) -> Result<()> {
     let output = Command::new(mdbook)
         .arg("build")
@@ -114,6 +114,10 @@ fn build(mdbook: &Path, source: &Path, out: &Path) -> Result<()> {
             source.display(),
             error.unwrap_or("(it said nothing)").trim()
         );
+    }
+    // Its warnings (a chapter it could not render well) are worth seeing; its INFO is not.
+    for warning in stderr.lines().filter(|l| l.contains("[WARN]")) {
+        eprintln!("mdbook: {}", warning.trim());
     }
     Ok(())
 }
@@ -300,7 +304,11 @@ fn book_toml() -> String {
          create-missing = false\n\
          \n\
          [output.html]\n\
-         no-section-label = true\n",
+         no-section-label = true\n\
+         \n\
+         # The lessons' Rust snippets use the workshop's crates: no \"run\" button.\n\
+         [output.html.playground]\n\
+         runnable = false\n",
         messages::BOOK_TITLE
     )
 }
