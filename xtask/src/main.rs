@@ -1,6 +1,7 @@
 //! `cargo xtask <verb>`: dispatch only. Each verb lives in its own module.
 
 mod bench;
+mod book;
 mod build;
 mod check;
 mod doctor;
@@ -38,6 +39,7 @@ fn main() -> ExitCode {
         "status" => status::main(rest),
         "reset" => reset::main(rest),
         "solution" => solution::main(rest),
+        "book" => book::main(rest),
         "help" | "-h" | "--help" => {
             print!("{}", messages::USAGE);
             Ok(ExitCode::SUCCESS)

@@ -15,12 +15,13 @@ cargo xtask <verb> [options]
   status                               every step: passed or not, hints seen, what is next
   reset NN [--yes]                     put a step's source file(s) back to their original TODOs
   solution NN [--force]                the step's solution and its diff from yours (once passed)
+  book [--serve] [--port N]            the lessons as a book (target/book), served on 127.0.0.1
 
 Each verb takes --help.
 ";
 
 pub const VERBS: &str =
-    "check, watch, hint, run, lab, doctor, test, bench, status, reset, solution";
+    "check, watch, hint, run, lab, doctor, test, bench, status, reset, solution, book";
 
 pub fn unknown_verb(verb: &str) -> String {
     format!("unknown verb '{verb}': use one of {VERBS} (cargo xtask --help)")
@@ -172,5 +173,58 @@ cargo xtask solution NN [--force]
 pub fn solution_not_passed(step: &str) -> String {
     format!(
         "step {step} has not passed yet: `cargo xtask check {step}` first, or --force to look anyway"
+    )
+}
+
+pub const BOOK_USAGE: &str = "\
+cargo xtask book [--serve] [--port N]
+  Builds the lessons (steps/NN-*/README.md, with their hints folded), book/index.md and
+  book/troubleshooting.md into an mdBook in target/book. Needs mdbook: scripts/install-deps --dev.
+  --serve    then serves it on http://127.0.0.1:3000/ only (Ctrl-C stops)
+  --port N   with --serve: listen on port N instead (0: any free port)
+";
+
+pub const BOOK_TITLE: &str = "netlab: container networking from scratch, in Rust";
+
+pub const BOOK_PORT_MISSING: &str = "--port needs a number, for example --port 3000";
+
+pub const BOOK_PORT_WITHOUT_SERVE: &str =
+    "--port is for --serve: cargo xtask book --serve --port N";
+
+pub fn book_bad_port(value: &str) -> String {
+    format!("--port takes a port number from 0 to 65535, not {value}")
+}
+
+pub fn mdbook_missing() -> String {
+    format!(
+        "mdbook is not installed: run `scripts/install-deps --dev` (or `cargo install mdbook \
+         --locked --version {} --no-default-features`)",
+        crate::book::MDBOOK_VERSION
+    )
+}
+
+pub fn mdbook_other_version(found: &str) -> String {
+    format!(
+        "xtask: warning: mdbook {found} found, the book is made with {}: `scripts/install-deps --dev` installs it",
+        crate::book::MDBOOK_VERSION
+    )
+}
+
+pub fn book_built(index: &std::path::Path) -> String {
+    format!("the book is in {}", index.display())
+}
+
+pub fn book_serving(address: &str) -> String {
+    format!("serving the book on http://{address}/ (Ctrl-C stops)")
+}
+
+pub fn book_port_in_use(port: u16) -> String {
+    format!("port {port} is in use: pick another with --port N (0 takes any free port)")
+}
+
+pub fn book_hints_intro(number: &str) -> String {
+    format!(
+        "Open them one at a time, and only when stuck. In the terminal, `cargo xtask hint {number}` \
+         shows the next level each time you run it."
     )
 }
