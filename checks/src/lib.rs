@@ -7,5 +7,6 @@ pub mod doctor;
 pub mod lab_task;
 pub mod probe;
 pub mod report;
+pub mod show;
 pub mod steps;
 pub mod verdict;

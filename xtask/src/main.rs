@@ -12,6 +12,7 @@ mod reset;
 mod rootfs;
 mod run;
 mod runner;
+mod show;
 mod solution;
 mod status;
 mod test;
@@ -36,6 +37,7 @@ fn main() -> ExitCode {
         "status" => status::main(rest),
         "reset" => reset::main(rest),
         "solution" => solution::main(rest),
+        "show" => show::main(rest),
         "help" | "-h" | "--help" => {
             print!("{}", messages::USAGE);
             Ok(ExitCode::SUCCESS)
