@@ -10,6 +10,7 @@ usage: checker check --rootfs DIR --state DIR [--json] [--jobs N] [--only NAME] 
        checker run --rootfs DIR --state DIR [--profile NAME] BINARY [ARGS...]
        checker lab-up-down --rootfs DIR --state DIR
        checker doctor --rootfs DIR --state DIR [--json]
+       checker show --rootfs DIR --state DIR [--lab PID]
 (started by `cargo xtask`; see `cargo xtask --help`)
 ";
 
@@ -42,6 +43,12 @@ pub enum Request {
     LabUpDown { paths: LabPaths },
     /// Try each kernel feature the workshop needs, in a lab.
     Doctor { paths: LabPaths, json: bool },
+    /// Draw a running lab (one started by `run`), from outside it.
+    Show {
+        paths: LabPaths,
+        /// The lab's PID; needed when several labs run.
+        lab: Option<i32>,
+    },
 }
 
 pub fn parse(args: &[String]) -> Result<Request> {
@@ -56,6 +63,7 @@ pub fn parse(args: &[String]) -> Result<Request> {
     let mut profile = Profile::Fresh;
     let mut check = None;
     let mut binary = None;
+    let mut lab = None;
     let mut rest = Vec::new();
     let mut args = args[1..].iter();
     while let Some(arg) = args.next() {
@@ -73,6 +81,13 @@ pub fn parse(args: &[String]) -> Result<Request> {
             "--profile" => profile = Profile::parse(&value("--profile")?)?,
             "--check" => check = Some(value("--check")?),
             "--bin" => binary = Some(PathBuf::from(value("--bin")?)),
+            "--lab" if verb == "show" => {
+                let pid = value("--lab")?;
+                lab = Some(
+                    pid.parse()
+                        .with_context(|| format!("--lab takes a PID, not '{pid}'"))?,
+                );
+            }
             _ if verb == "run" => {
                 rest.push(arg.clone());
                 rest.extend(args.by_ref().cloned());
@@ -81,9 +96,15 @@ pub fn parse(args: &[String]) -> Result<Request> {
             _ => rest.push(arg.clone()),
         }
     }
+    let state: PathBuf = state.context("--state is required")?;
+    // Interactive labs (`run`) announce themselves beside their state directory, where `show`
+    // looks for them.
+    let registry =
+        matches!(verb.as_str(), "run" | "show").then(|| lab::registry::dir_beside(&state));
     let paths = LabPaths {
         rootfs: rootfs.context("--rootfs is required")?,
-        state: state.context("--state is required")?,
+        state,
+        registry,
     };
     Ok(match verb.as_str() {
         "check" => {
@@ -124,6 +145,12 @@ pub fn parse(args: &[String]) -> Result<Request> {
         },
         "lab-up-down" => Request::LabUpDown { paths },
         "doctor" => Request::Doctor { paths, json },
+        "show" => {
+            if let Some(extra) = rest.first() {
+                bail!("show takes no argument '{extra}' (use --lab PID)");
+            }
+            Request::Show { paths, lab }
+        }
         other => bail!("unknown command '{other}'"),
     })
 }

@@ -7,6 +7,7 @@ pub mod doctor;
 pub mod lab_task;
 pub mod probe;
 pub mod report;
+pub mod show;
 pub mod sockets;
 pub mod steps;
 pub mod verdict;

@@ -2,7 +2,7 @@
 //! namespace of its own (or runs as root through sudo), and puts everything in labs.
 
 use checks::cli::{self, Request};
-use checks::{catalog, coordinator, doctor, lab_task, report};
+use checks::{catalog, coordinator, doctor, lab_task, report, show};
 use lab::userns;
 use lab::Lab;
 use std::io::IsTerminal;
@@ -18,8 +18,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // Before any thread exists: a user namespace can only be entered single-threaded.
-    if !matches!(request, Request::LabTask { .. }) {
+    // Before any thread exists: a user namespace can only be entered single-threaded. `show`
+    // joins the user namespace of the lab it draws instead of making one.
+    if !matches!(request, Request::LabTask { .. } | Request::Show { .. }) {
         if let Err(e) = userns::become_root() {
             eprintln!("checker: {e:#}");
             return ExitCode::from(3);
@@ -116,6 +117,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
             Ok(ExitCode::SUCCESS)
         }
+        Request::Show { paths, lab } => show::outside::main(&paths, lab),
         Request::Doctor { paths, json } => {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
             Ok(if doctor::run(json) {

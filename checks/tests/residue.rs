@@ -321,11 +321,47 @@ fn a_killed_checker_run_leaves_nothing() {
         );
         thread::sleep(Duration::from_millis(5));
     }
+    let labs = lab::registry::dir_beside(&state);
+    let lab_pid = registered_lab(&labs, child.id() as i32);
     kill(Pid::from_raw(child.id() as i32), Signal::SIGKILL).expect("killing the checker");
     let _ = child.wait();
+    let lab_pid = lab_pid.expect("the running lab is not in the registry");
     assert_no_lab_processes(&state, "checker run, killed");
     assert_state_dir_clean(&state, "checker run, killed");
     assert_same_network(&before, "checker run, killed");
+    // Its keeper had no chance to remove the lab's registry entry: `show` must see it as
+    // stale, ignore it, and remove it.
+    let mine = lab::registry::file(&labs, lab_pid);
+    assert!(
+        lab::registry::live(&labs)
+            .expect("reading the registry")
+            .is_empty(),
+        "a killed lab is still listed as running in {}",
+        labs.display()
+    );
+    assert!(
+        !mine.exists(),
+        "the stale entry {} was not removed",
+        mine.display()
+    );
+}
+
+/// The PID of the lab whose keeper is `keeper`, from the registry `labs` (read from outside).
+fn registered_lab(labs: &Path, keeper: i32) -> Option<i32> {
+    let parent = |pid: i32| {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(") ")?
+            .1
+            .split_whitespace()
+            .nth(1)?
+            .parse::<i32>()
+            .ok()
+    };
+    lab::registry::live(labs)
+        .ok()?
+        .into_iter()
+        .find(|e| parent(e.pid) == Some(keeper))
+        .map(|e| e.pid)
 }
 
 /// The scan itself: it must see a process with the lab's variable, and stop seeing it once

@@ -19,6 +19,7 @@ pub mod dns;
 mod internet;
 pub mod netcmd;
 pub mod profile;
+pub mod registry;
 pub mod sandbox;
 pub mod snapshot;
 pub mod userns;

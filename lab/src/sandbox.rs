@@ -5,6 +5,7 @@ use crate::addresses::*;
 use crate::internet::{self, Internet};
 use crate::netcmd;
 use crate::profile::Profile;
+use crate::registry;
 use crate::userns;
 use anyhow::{Context, Result};
 use container::protocol::env as container_protocol;
@@ -25,6 +26,9 @@ pub struct LabPaths {
     pub rootfs: PathBuf,
     /// An existing directory; the lab mounts its own private tmpfs on it.
     pub state: PathBuf,
+    /// Where the lab announces itself once set up (see [`crate::registry`]), for
+    /// `cargo xtask show`; `None` for labs nobody looks into from outside (the checks').
+    pub registry: Option<PathBuf>,
 }
 
 /// A lab, seen from inside (its PID 1).
@@ -60,10 +64,12 @@ impl Lab {
         match unsafe { fork() }.context("fork")? {
             ForkResult::Parent { child } => {
                 drop(alive_read);
-                keep(child)
+                keep(child, paths.registry.as_deref())
             }
             ForkResult::Child => drop(alive_write),
         }
+        // Our PID as seen from outside, read before the lab's own /proc covers the outer one.
+        let outer_pid = outer_pid();
         // The lab must not outlive its keeper, however the keeper ends.
         prctl::set_pdeathsig(Signal::SIGKILL).context("PR_SET_PDEATHSIG")?;
         if keeper_gone(&alive_read) {
@@ -71,6 +77,12 @@ impl Lab {
         }
         drop(alive_read);
         let lab = Self::build(paths, profile).context("building the lab")?;
+        if let (Some(dir), Some(pid)) = (&lab.paths.registry, outer_pid) {
+            // Not fatal: the lab works without, only `cargo xtask show` cannot find it.
+            if let Err(e) = register(dir, pid, &lab) {
+                eprintln!("lab: warning: `cargo xtask show` will not find this lab: {e:#}");
+            }
+        }
         Ok(lab)
     }
 
@@ -216,16 +228,46 @@ fn keeper_gone(alive: &std::os::fd::OwnedFd) -> bool {
     }
 }
 
-/// The keeper: waits for the lab and exits as it did.
-fn keep(lab: Pid) -> ! {
-    loop {
+/// The keeper: waits for the lab, removes its registry entry, and exits as the lab did.
+fn keep(lab: Pid, registry: Option<&Path>) -> ! {
+    let code = loop {
         match waitpid(lab, None) {
-            Ok(WaitStatus::Exited(_, code)) => std::process::exit(code),
-            Ok(WaitStatus::Signaled(_, signal, _)) => std::process::exit(128 + signal as i32),
+            Ok(WaitStatus::Exited(_, code)) => break code,
+            Ok(WaitStatus::Signaled(_, signal, _)) => break 128 + signal as i32,
             Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => std::process::exit(1),
+            Err(_) => break 1,
         }
+    };
+    if let Some(dir) = registry {
+        registry::remove(dir, lab.as_raw());
     }
+    std::process::exit(code)
+}
+
+/// The calling process's PID in the outermost PID namespace its `/proc` shows.
+fn outer_pid() -> Option<i32> {
+    fs::read_link("/proc/self")
+        .ok()
+        .and_then(|p| p.to_str().and_then(|s| s.parse().ok()))
+}
+
+/// Announces the lab (PID `pid` outside) in the registry `dir`. Runs in the lab, once set up.
+fn register(dir: &Path, pid: i32, lab: &Lab) -> Result<()> {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let entry = registry::Entry {
+        pid,
+        // The lab's /proc now: we are its PID 1.
+        start: registry::start_time(1)?,
+        netns: registry::netns_inode("/proc/self/ns/net")?,
+        // Absolute: `show` reads it from elsewhere.
+        state: std::path::absolute(&lab.paths.state).context("the state directory's path")?,
+        profile: lab.profile.name().to_string(),
+        since,
+    };
+    registry::write(dir, &entry)?;
+    Ok(())
 }
 
 extern "C" fn ignore_signal(_: i32) {}

@@ -48,7 +48,8 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         ));
     }
     script.push_str(
-        "echo 'lab: this shell is the lab host; exit ends the lab'\nexec /bin/sh +m -i\n",
+        "echo 'lab: this shell is the lab host; exit ends the lab; `cargo xtask show` in another \
+         terminal draws it'\nexec /bin/sh +m -i\n",
     );
     let checker_args = vec!["/bin/sh".to_string(), "-c".to_string(), script];
     let status = runner::checker(&paths, sudo, "run", &checker_args)?;

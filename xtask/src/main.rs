@@ -13,6 +13,7 @@ mod reset;
 mod rootfs;
 mod run;
 mod runner;
+mod show;
 mod solution;
 mod status;
 mod test;
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         "reset" => reset::main(rest),
         "solution" => solution::main(rest),
         "book" => book::main(rest),
+        "show" => show::main(rest),
         "help" | "-h" | "--help" => {
             print!("{}", messages::USAGE);
             Ok(ExitCode::SUCCESS)

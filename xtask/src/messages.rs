@@ -9,6 +9,7 @@ cargo xtask <verb> [options]
   run NN [--solution] [--profile P] [-p H:C] [-- CMD...]
                                        start the step's container in a fresh lab
   lab [NN] [--solution]                a shell on a fresh lab host (with NN's container running)
+  show [--lab PID]                     draw a running lab (from another terminal)
   doctor [--json]                      check this machine for everything the workshop needs
   test                                 the workshop's own tests
   bench                                timings: lab up and down, checking a step
@@ -21,7 +22,7 @@ Each verb takes --help.
 ";
 
 pub const VERBS: &str =
-    "check, watch, hint, run, lab, doctor, test, bench, status, reset, solution, book";
+    "check, watch, hint, run, lab, show, doctor, test, bench, status, reset, solution, book";
 
 pub fn unknown_verb(verb: &str) -> String {
     format!("unknown verb '{verb}': use one of {VERBS} (cargo xtask --help)")
@@ -103,12 +104,25 @@ cargo xtask run NN [--solution] [--profile fresh|docker-host] [--name NAME]
                    [-p HOSTPORT:CONTAINERPORT[/udp]]... [-- CMD ARGS...]
   Starts step NN's container in a fresh lab, with a busybox shell (or CMD). Leave with `exit`:
   the lab vanishes with it. -p publishes a port of the container (step 06 and later).
+  `cargo xtask show`, in another terminal, draws the lab.
 ";
 
 pub const LAB_USAGE: &str = "\
 cargo xtask lab [NN] [--solution]
   Opens a shell on the host of a fresh lab (`lab#`), with the step binaries on PATH. With NN,
   a container `c1` of that step already runs in the background. `exit` ends the lab.
+  `cargo xtask show`, in another terminal, draws the lab.
+";
+
+pub const SHOW_USAGE: &str = "\
+cargo xtask show [--lab PID] [--sudo] [--no-build]
+  Draws a running lab, opened with `cargo xtask lab [NN]` or `cargo xtask run NN` in another
+  terminal, from its real state: the lab host, the internet and each running container; their
+  links (veth pairs matched by ifindex and link-netnsid, bridge ports under their bridge),
+  addresses, routes, and the lab host's NAT rules. Only looks: nothing in the lab changes.
+  --lab PID    which lab, when several run (show lists them)
+  --sudo       for a lab started with --sudo
+  --no-build   use the checker already built
 ";
 
 pub const DOCTOR_USAGE: &str = "\

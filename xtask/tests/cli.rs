@@ -46,7 +46,7 @@ fn unknown_verb_lists_the_verbs() {
     let root = scratch("verb");
     one_line_error(
         &xtask(&root, &["frobnicate"]),
-        "use one of check, watch, hint, run, lab, doctor, test, bench, status, reset, solution",
+        "use one of check, watch, hint, run, lab, show, doctor, test, bench, status, reset, solution",
     );
 }
 
@@ -167,6 +167,7 @@ fn every_verb_answers_help() {
         "solution NN",
         "watch NN",
         "doctor [--json]",
+        "show [--lab PID]",
     ] {
         assert!(usage.contains(verb), "{usage}");
     }
@@ -263,4 +264,39 @@ fn solution_only_once_passed() {
     std::fs::write(root.join(".netlab-progress"), "").unwrap();
     let forced = stdout(&xtask(&root, &["solution", "01", "--force"]));
     assert!(forced.contains("CLONE_NEWNET"), "{forced}");
+}
+
+#[test]
+fn show_without_a_lab_says_so_in_one_line() {
+    let root = scratch("show");
+    // The checker as built for the workspace, in the scratch copy's target directory: the
+    // registry `show` reads (target/netlab/labs) is the scratch copy's, empty.
+    let built = Path::new(env!("CARGO_BIN_EXE_xtask")).with_file_name("checker");
+    assert!(
+        built.exists(),
+        "{} is missing: run `cargo xtask test`, which builds it first",
+        built.display()
+    );
+    let target = root.join("target");
+    std::fs::create_dir_all(target.join("debug")).unwrap();
+    std::os::unix::fs::symlink(&built, target.join("debug/checker")).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["show", "--no-build"])
+        .env("NETLAB_ROOT", &root)
+        .env("CARGO_TARGET_DIR", &target)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(
+        stderr, "no lab is running: start one with `cargo xtask lab 05`\n",
+        "one line"
+    );
+    assert!(output.stdout.is_empty());
+    one_line_error(
+        &xtask(&root, &["show", "--lab", "me"]),
+        "--lab takes the PID of a lab",
+    );
+    one_line_error(&xtask(&root, &["show", "05"]), "unknown argument 05");
 }

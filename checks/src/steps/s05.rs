@@ -174,7 +174,7 @@ fn bridge(probe: &Probe) -> Verdict {
     let Some(bridge) = links.iter().find(|l| l.name == BRIDGE) else {
         return Err(Outcome::failed(
             format!("the lab host has a bridge {BRIDGE}"),
-            observe::lab_view(&["link"]),
+            lab_view(&["link"]),
         ));
     };
     if bridge.kind != "bridge" || !bridge.up {
@@ -184,7 +184,7 @@ fn bridge(probe: &Probe) -> Verdict {
                 "it is of kind '{}', {}\n{}",
                 bridge.kind,
                 if bridge.up { "UP" } else { "DOWN" },
-                observe::lab_view(&["link"])
+                lab_view(&["link"])
             ),
         ));
     }
@@ -193,7 +193,7 @@ fn bridge(probe: &Probe) -> Verdict {
     if !addresses.replace(' ', "").contains(&wanted) {
         return Err(Outcome::failed(
             format!("{BRIDGE} has the address {GATEWAY}/{PREFIX}"),
-            observe::lab_view(&["addr"]),
+            lab_view(&["addr"]),
         ));
     }
     for container in &running {
@@ -210,7 +210,7 @@ fn bridge(probe: &Probe) -> Verdict {
                     host.name,
                     host.master.as_deref().unwrap_or("none"),
                     if host.up { "UP" } else { "DOWN" },
-                    observe::lab_view(&["link"])
+                    lab_view(&["link"])
                 ),
             ));
         }
@@ -329,7 +329,7 @@ fn stop_one(probe: &Probe) -> Verdict {
     if gone.is_none() {
         return Err(Outcome::failed(
             format!("after container b stopped, its host end {host} is gone"),
-            observe::lab_view(&["link"]),
+            lab_view(&["link"]),
         ));
     }
     if leases(probe)?.iter().any(|(a, _)| *a == address) {
@@ -556,7 +556,7 @@ fn cleanup(probe: &Probe) -> Verdict {
     });
     let mut wrong = Vec::new();
     if left.is_none() {
-        wrong.push(format!("veths are left\n{}", observe::lab_view(&["link"])));
+        wrong.push(format!("veths are left\n{}", lab_view(&["link"])));
     }
     let records = leases(probe)?;
     if !records.is_empty() {
@@ -676,6 +676,12 @@ fn host_links() -> Result<Vec<Link>> {
         .collect())
 }
 
+/// For failures: what `ip -br` shows on the lab host, then the diagram of the whole lab
+/// (namespaces, cables, bridge ports, routes, NAT), as `cargo xtask show` draws it.
+fn lab_view(what: &[&str]) -> String {
+    format!("{}\n{}", observe::lab_view(what), crate::show::diagram())
+}
+
 /// The lab host's end of the container's veth: the link whose ifindex its eth0 names.
 fn host_end(container: &Running) -> Result<Link, Outcome> {
     let output = container.in_netns("ip", &["-j", "link", "show", "dev", "eth0"])?;
@@ -695,7 +701,7 @@ fn host_end(container: &Running) -> Result<Link, Outcome> {
                 "container {}'s eth0 is one end of a veth pair whose other end is on the lab host",
                 container.name
             ),
-            observe::lab_view(&["link"]),
+            lab_view(&["link"]),
         )
     })
 }
@@ -713,7 +719,7 @@ fn ping(from: &Running, to: &Running) -> Verdict {
             format!(
                 "container# ping -c1 -W2 {target}\n{}\n{}\n{}",
                 observe::text(&ping),
-                observe::lab_view(&["link"]),
+                lab_view(&["link"]),
                 iptables_view(&["-S", "FORWARD"])
             ),
         ));

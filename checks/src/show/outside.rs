@@ -1,0 +1,122 @@
+//! `checker show [--lab PID]`: finds a running lab in the registry, joins its namespaces and
+//! draws it. Must run first thing, while the process has one thread (a user namespace can only
+//! be joined single-threaded), and instead of creating a user namespace of its own.
+
+use super::{collect, render};
+use anyhow::{bail, Context, Result};
+use lab::registry::{self, Entry};
+use lab::LabPaths;
+use nix::sched::{setns, CloneFlags};
+use std::fs::File;
+use std::process::ExitCode;
+
+/// What to say when no lab runs.
+pub const NO_LAB: &str = "no lab is running: start one with `cargo xtask lab 05`";
+
+/// Draws the lab `wanted` (or the only one running) on stdout.
+pub fn main(paths: &LabPaths, wanted: Option<i32>) -> Result<ExitCode> {
+    let dir = paths
+        .registry
+        .clone()
+        .unwrap_or_else(|| registry::dir_beside(&paths.state));
+    let labs = registry::live(&dir)?;
+    let entry = match (wanted, labs.as_slice()) {
+        (_, []) => {
+            eprintln!("{NO_LAB}");
+            return Ok(ExitCode::FAILURE);
+        }
+        (None, [one]) => one.clone(),
+        (None, several) => {
+            eprintln!(
+                "{} labs are running: choose one with `cargo xtask show --lab PID`",
+                several.len()
+            );
+            eprint!("{}", list(several));
+            return Ok(ExitCode::FAILURE);
+        }
+        (Some(pid), all) => match all.iter().find(|e| e.pid == pid) {
+            Some(entry) => entry.clone(),
+            None => {
+                eprintln!("no lab with PID {pid} is running; the running labs are:");
+                eprint!("{}", list(all));
+                return Ok(ExitCode::FAILURE);
+            }
+        },
+    };
+    let own_netns = registry::netns_inode("/proc/self/ns/net")?;
+    join(&entry, own_netns)?;
+    let model = collect::lab(
+        &title(&entry),
+        collect::Where::Pid(1),
+        &entry.state,
+        Some(own_netns),
+    );
+    print!("{}", render::render(&model));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `  PID  profile P, up 3m`, one line per lab.
+fn list(labs: &[Entry]) -> String {
+    labs.iter()
+        .map(|e| format!("  {:>7}  profile {}, up {}\n", e.pid, e.profile, uptime(e)))
+        .collect()
+}
+
+fn title(entry: &Entry) -> String {
+    format!(
+        "lab {} (profile {}, up {}): `cargo xtask show` sees",
+        entry.pid,
+        entry.profile,
+        uptime(entry)
+    )
+}
+
+fn uptime(entry: &Entry) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let secs = now.saturating_sub(entry.since);
+    match secs {
+        0..=59 => format!("{secs}s"),
+        60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
+        _ => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
+    }
+}
+
+/// Joins the lab's user namespace (when not root: its owner may), then its mount namespace:
+/// from then on `/proc` and the state directory are the lab's. Our network namespace stays
+/// the real one, and nothing is run in it.
+fn join(entry: &Entry, own_netns: u64) -> Result<()> {
+    let pid = entry.pid;
+    if entry.netns == own_netns {
+        bail!("lab {pid} shares this process's network namespace: it is no lab, refusing");
+    }
+    let open = |kind: &str| {
+        File::open(format!("/proc/{pid}/ns/{kind}")).with_context(|| {
+            format!(
+                "cannot look into lab {pid} ({kind} namespace): was it started with --sudo? \
+                 then use `cargo xtask show --sudo`"
+            )
+        })
+    };
+    let user = open("user")?;
+    let mnt = open("mnt")?;
+    // The files are open: if the PID was reused since the registry was read, stop here.
+    if !entry.is_live() {
+        bail!("lab {pid} ended meanwhile");
+    }
+    if !nix::unistd::geteuid().is_root() {
+        setns(&user, CloneFlags::CLONE_NEWUSER).with_context(|| {
+            format!("joining lab {pid}'s user namespace (is it another user's lab?)")
+        })?;
+    }
+    setns(&mnt, CloneFlags::CLONE_NEWNS)
+        .with_context(|| format!("joining lab {pid}'s mount namespace"))?;
+    std::env::set_current_dir("/").context("cd /")?;
+    // The lab's /proc now: its PID 1 is the lab process, on the lab host.
+    let host = registry::netns_inode("/proc/1/ns/net")?;
+    if host != entry.netns || host == own_netns {
+        bail!("lab {pid}'s /proc does not show its lab host: refusing to look further");
+    }
+    Ok(())
+}

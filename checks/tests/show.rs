@@ -1,0 +1,275 @@
+//! `checker show` and `cargo xtask show` draw a running lab from outside it: a lab opened with
+//! `checker run` (as `cargo xtask lab 05 --solution` does), with step 05's solution running a
+//! container `c1` in the background. The lab announces itself in the registry beside its
+//! state directory, and takes its entry away when it ends.
+
+mod common;
+
+use common::{paths, run, step_bins, Ran};
+use lab::registry;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// On the lab host: c1 of step 05's solution in the background; its PID into `$READY` once it
+/// runs; then wait for `$STOP` (or 60 s), and end cleanly.
+const SCRIPT: &str = r#"set -e
+"$BIN" run --name c1 -- sleep 60 >/dev/null 2>&1 &
+background=$!
+pid_file="$NETLAB_STATE/containers/c1/pid"
+tries=0
+until [ -s "$pid_file" ]; do
+  if ! kill -0 $background 2>/dev/null || [ $tries -ge 800 ]; then
+    echo 'the container c1 did not start' >&2; exit 1
+  fi
+  tries=$((tries + 1)); sleep 0.01
+done
+cat "$pid_file" > "$READY.new"; mv "$READY.new" "$READY"
+tries=0
+until [ -e "$STOP" ] || [ $tries -ge 6000 ]; do tries=$((tries + 1)); sleep 0.01; done
+kill $background
+wait $background || true
+"#;
+
+/// A lab on the default state directory (where `cargo xtask show` looks), not yet waited for.
+struct RunningLab {
+    checker: Child,
+    /// The lab's PID, as the registry names it.
+    pid: i32,
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = paths().target.join("netlab/show-test").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    dir
+}
+
+fn registry_dir() -> PathBuf {
+    registry::dir_beside(&paths().state)
+}
+
+/// The parent of process `pid`.
+fn parent_of(pid: i32) -> Option<i32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?
+        .1
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// Starts `script` in a lab and waits for its registry entry (and for `ready`, when given).
+fn start_lab(script: &str, dir: &Path, ready: Option<&Path>) -> RunningLab {
+    let mut command = common::lab_script(script);
+    command
+        .env("BIN", paths().bin(step_bins("05").solution))
+        .env("READY", dir.join("ready"))
+        .env("STOP", dir.join("stop"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut checker = command.spawn().expect("starting checker run");
+    let keeper = checker.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(Some(status)) = checker.try_wait() {
+            panic!("the lab ended early ({status})");
+        }
+        let entry = registry::live(&registry_dir())
+            .expect("reading the registry")
+            .into_iter()
+            .find(|e| parent_of(e.pid) == Some(keeper));
+        if let Some(entry) = entry {
+            if ready.is_none_or(Path::exists) {
+                return RunningLab {
+                    checker,
+                    pid: entry.pid,
+                };
+            }
+        }
+        if Instant::now() > deadline {
+            let _ = checker.kill();
+            let _ = checker.wait();
+            panic!("the lab did not get ready (registry entry, container c1) within 30 s");
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn stop_lab(mut lab: RunningLab, dir: &Path) {
+    std::fs::write(dir.join("stop"), "").expect("writing the stop file");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = lab.checker.try_wait().expect("waiting for the lab") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = lab.checker.kill();
+            let _ = lab.checker.wait();
+            panic!("the lab did not end within 30 s of being told to");
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    assert!(status.success(), "the lab's script failed: {status}");
+    assert!(
+        !registry::file(&registry_dir(), lab.pid).exists(),
+        "the registry entry of lab {} is left after it ended",
+        lab.pid
+    );
+}
+
+fn checker_show(state: &Path, args: &[&str]) -> Ran {
+    let p = paths();
+    let mut command = Command::new(&p.checker);
+    command
+        .arg("show")
+        .arg("--rootfs")
+        .arg(&p.rootfs)
+        .arg("--state")
+        .arg(state)
+        .args(args);
+    run(&mut command, Duration::from_secs(30))
+}
+
+/// What a diagram of the lab must show: the bridge, c1's address on its eth0, c1's host end
+/// `veth<pid>` plugged into netlab0 and cabled to c1's eth0, the default routes, MASQUERADE.
+fn assert_draws_the_lab(ran: &Ran, container_pid: &str) {
+    let text = &ran.stdout;
+    let why = ran.describe();
+    assert_eq!(ran.code, 0, "{why}");
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "wider than 100 columns: {line}\n{why}"
+        );
+    }
+    let host_end = format!("veth{container_pid}");
+    for wanted in [
+        "┌─ lab host ",
+        "┌─ internet ",
+        "┌─ container c1 ",
+        "netlab0    bridge",
+        "default via 198.51.100.1 dev eth0",
+        "default via 10.0.0.1 dev eth0",
+        "-s 10.0.0.0/24 ! -o netlab0 -j MASQUERADE",
+        "lab host eth0 198.51.100.2/24  ════  internet up0 198.51.100.1/24",
+    ] {
+        assert!(
+            text.contains(wanted),
+            "no {wanted:?} in the diagram:\n{why}"
+        );
+    }
+    let cable = format!("lab host {host_end} (port of netlab0)  ════  c1 eth0 10.0.0.");
+    assert!(text.contains(&cable), "no {cable:?}:\n{why}");
+    let port = text
+        .lines()
+        .find(|l| l.contains(&format!("─ {host_end} ")))
+        .unwrap_or_else(|| panic!("{host_end} is not drawn under netlab0:\n{why}"));
+    assert!(port.contains("══ c1 eth0"), "{port}\n{why}");
+    let eth0 = text
+        .lines()
+        .find(|l| l.contains(" eth0  veth ") && l.contains("10.0.0."))
+        .unwrap_or_else(|| panic!("c1's eth0 with its 10.0.0.x address is not drawn:\n{why}"));
+    assert!(
+        eth0.contains(&format!("══ lab host {host_end}")),
+        "{eth0}\n{why}"
+    );
+}
+
+#[test]
+fn show_draws_a_running_lab_from_outside() {
+    let dir = scratch("one");
+    let lab = start_lab(SCRIPT, &dir, Some(&dir.join("ready")));
+    let container_pid = std::fs::read_to_string(dir.join("ready"))
+        .expect("reading c1's PID")
+        .trim()
+        .to_string();
+    let pid = lab.pid.to_string();
+
+    let ran = checker_show(&paths().state, &["--lab", &pid]);
+    assert_draws_the_lab(&ran, &container_pid);
+    assert!(
+        ran.stdout.starts_with(&format!("lab {pid} ")),
+        "{}",
+        ran.describe()
+    );
+
+    let xtask = paths().bin("xtask");
+    let mut command = Command::new(xtask);
+    command.args(["show", "--no-build", "--lab", &pid]);
+    let ran = run(&mut command, Duration::from_secs(30));
+    assert_draws_the_lab(&ran, &container_pid);
+
+    // With a second lab running, `show` alone lists them and asks which.
+    let other_dir = scratch("other");
+    let other = start_lab(
+        r#"until [ -e "$STOP" ]; do sleep 0.01; done"#,
+        &other_dir,
+        None,
+    );
+    let ran = checker_show(&paths().state, &[]);
+    assert_eq!(ran.code, 1, "{}", ran.describe());
+    assert!(ran.stdout.is_empty(), "{}", ran.describe());
+    assert!(
+        ran.stderr
+            .contains("labs are running: choose one with `cargo xtask show --lab PID`"),
+        "{}",
+        ran.describe()
+    );
+    for lab in [lab.pid, other.pid] {
+        assert!(
+            ran.stderr.contains(&format!(" {lab}  profile fresh")),
+            "lab {lab} is not listed:\n{}",
+            ran.describe()
+        );
+    }
+    stop_lab(other, &other_dir);
+    stop_lab(lab, &dir);
+
+    // Gone from the registry: asking for it lists what runs instead.
+    let ran = checker_show(&paths().state, &["--lab", &pid]);
+    assert_ne!(ran.code, 0, "{}", ran.describe());
+}
+
+#[test]
+fn show_without_a_lab_says_so_in_one_line() {
+    let dir = scratch("none");
+    let ran = checker_show(&dir.join("state"), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.describe());
+    assert!(ran.stdout.is_empty(), "{}", ran.describe());
+    assert_eq!(
+        ran.stderr,
+        format!("{}\n", checks::show::outside::NO_LAB),
+        "{}",
+        ran.describe()
+    );
+}
+
+#[test]
+fn stale_registry_entries_are_ignored_and_removed() {
+    let dir = scratch("stale");
+    let labs = registry::dir_beside(&dir.join("state"));
+    std::fs::create_dir_all(&labs).expect("creating the registry");
+    // A lab whose process is gone (its keeper was killed with SIGKILL, say).
+    let stale = registry::file(&labs, i32::MAX - 7);
+    std::fs::write(
+        &stale,
+        format!(
+            "pid={}\nstart=1\nnetns=1\nstate=/nowhere\nprofile=fresh\nsince=0\n",
+            i32::MAX - 7
+        ),
+    )
+    .expect("writing a stale entry");
+    let ran = checker_show(&dir.join("state"), &[]);
+    assert_eq!(ran.code, 1, "{}", ran.describe());
+    assert_eq!(
+        ran.stderr,
+        format!("{}\n", checks::show::outside::NO_LAB),
+        "{}",
+        ran.describe()
+    );
+    assert!(!stale.exists(), "the stale entry was not removed");
+}
