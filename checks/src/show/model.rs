@@ -49,6 +49,8 @@ pub struct Link {
     pub up: bool,
     /// The bridge it is plugged into.
     pub master: Option<String>,
+    /// A bridge port in hairpin mode (frames may leave by the port they came in by).
+    pub hairpin: bool,
     /// `10.0.0.2/24`, in the kernel's order.
     pub addrs: Vec<String>,
     /// For a veth: its peer's ifindex (`link_index`).
@@ -135,6 +137,7 @@ pub fn parse_links(link_json: &str, addr_json: &str) -> Result<Vec<Link>> {
             kind,
             up: is_up(&l),
             master: text(&l, "master"),
+            hairpin: l["linkinfo"]["info_slave_data"]["hairpin"].as_bool() == Some(true),
             addrs,
             peer_index: l["link_index"].as_u64().map(|i| i as u32),
             peer_netnsid: l["link_netnsid"].as_i64(),

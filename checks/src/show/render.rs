@@ -104,6 +104,9 @@ fn namespace_box(
             line.push_str("  ");
             line.push_str(&peer);
         }
+        if link.hairpin {
+            line.push_str("  hairpin on");
+        }
         if let (Some(master), true) = (&link.master, prefix.is_empty()) {
             line.push_str(&format!("  (master {master}, not here)"));
         }
@@ -387,6 +390,7 @@ mod tests {
             kind: l.kind.to_string(),
             up: true,
             master: l.master.map(String::from),
+            hairpin: l.name == "veth11",
             addrs: l.addrs.iter().map(|a| a.to_string()).collect(),
             peer_index: l.peer.map(|p| p.0),
             peer_netnsid: l.peer.and_then(|p| p.1),

@@ -228,7 +228,7 @@ fn udp(probe: &Probe) -> Verdict {
                     "a datagram from the lab's internet to {to} reaches port 53 of container dns, \
                      and its answer comes back"
                 ),
-                format!("{}\n{}", said(&other), nat_view()),
+                format!("{}\n{}", said(&other), picture()),
             ))
         }
     }
@@ -293,7 +293,7 @@ fn stale(probe: &Probe) -> Verdict {
             return Err(Outcome::failed(
                 "after the step binary of container gone was killed with SIGKILL, a new \
                  container can publish host port 8080: rules whose owner is dead are removed",
-                format!("{message}\n{}", nat_view()),
+                format!("{message}\n{}", picture()),
             ))
         }
         Err(other) => return Err(other),
@@ -438,7 +438,7 @@ fn expect_page(from: &str, host: Ipv4Addr, port: u16, got: Result<String>, name:
         Ok(body) if body.trim() == page => Ok(()),
         other => Err(Outcome::failed(
             format!("GET http://{host}:{port}/ {from} returns '{page}'"),
-            format!("{}\n{}", said(&other), nat_view()),
+            format!("{}\n{}", said(&other), picture()),
         )),
     }
 }
@@ -465,7 +465,7 @@ fn expect_wget(client: &Running, port: u16, name: &str) -> Verdict {
             } else {
                 format!("container# wget -qO- {url}\n{}", observe::text(&wget))
             },
-            nat_view()
+            picture()
         ),
     ))
 }
@@ -490,6 +490,11 @@ fn nat_rules() -> Vec<String> {
 
 fn nat_view() -> String {
     observe::iptables_view(&["-t", "nat", "-S"])
+}
+
+/// The lab as `cargo xtask show` draws it: namespaces, cables, routes, NAT, hairpin ports.
+fn picture() -> String {
+    crate::show::diagram()
 }
 
 /// The places other than the bridge where route_localnet is on.
@@ -523,12 +528,25 @@ fn localnet_view() -> String {
 
 fn bridge_view() -> String {
     let shown = netcmd::run("bridge", &["-d", "link", "show"]).unwrap_or_else(|e| format!("{e:#}"));
-    let hairpin: Vec<&str> = shown
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.contains(": ") || l.contains("hairpin"))
-        .collect();
-    format!("lab# bridge -d link show\n{}", hairpin.join("\n"))
+    // `4: veth11@eth0: <...> master netlab0 ...` then, on the next line, `hairpin off ...`.
+    let mut ports = Vec::new();
+    let mut port = "";
+    for line in shown.lines().map(str::trim) {
+        if let Some((_, rest)) = line.split_once(": ") {
+            port = rest.split(['@', ':']).next().unwrap_or(rest);
+        }
+        if let Some(mode) = line
+            .split_whitespace()
+            .skip_while(|w| *w != "hairpin")
+            .nth(1)
+        {
+            ports.push(format!("{port}: hairpin {mode}"));
+        }
+    }
+    format!(
+        "lab# bridge -d link show (hairpin mode of each port)\n{}",
+        ports.join("\n")
+    )
 }
 
 /// Appends more of what was observed to a failure.
