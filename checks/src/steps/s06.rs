@@ -132,32 +132,19 @@ pub const STEP: Step = Step {
 
 fn from_internet(probe: &Probe) -> Verdict {
     let web = serve(probe, "web", "8080:80")?;
-    expect_page(
-        "from the lab's internet",
-        HOST_ADDR,
-        8080,
-        from_the_internet(probe, 8080),
-        "web",
-    )?;
+    internet_gets(probe, 8080, "web")?;
     stop_all(vec![web])
 }
 
 fn from_host(probe: &Probe) -> Verdict {
     let web = serve(probe, "web", "8080:80")?;
-    expect_page(
-        "from the lab host",
-        HOST_ADDR,
-        8080,
-        sockets::http_get(SocketAddr::from((HOST_ADDR, 8080))),
-        "web",
-    )?;
+    host_gets("from the lab host", HOST_ADDR, 8080, "web")?;
     stop_all(vec![web])
 }
 
 fn localhost(probe: &Probe) -> Verdict {
     let web = serve(probe, "web", "8080:80")?;
-    let got = sockets::http_get(SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)));
-    if let Err(e) = expect_page("from the lab host", Ipv4Addr::LOCALHOST, 8080, got, "web") {
+    if let Err(e) = host_gets("from the lab host", Ipv4Addr::LOCALHOST, 8080, "web") {
         return Err(with_more(e, &localnet_view()));
     }
     stop_all(vec![web])
@@ -198,13 +185,7 @@ fn two_ports(probe: &Probe) -> Verdict {
     let one = serve(probe, "one", "8080:80")?;
     let two = serve(probe, "two", "8081:80")?;
     for (port, name) in [(8080, "one"), (8081, "two")] {
-        expect_page(
-            "from the lab's internet",
-            HOST_ADDR,
-            port,
-            from_the_internet(probe, port),
-            name,
-        )?;
+        internet_gets(probe, port, name)?;
     }
     stop_all(vec![one, two])
 }
@@ -271,11 +252,10 @@ fn conflict(probe: &Probe) -> Verdict {
             ),
         ));
     }
-    expect_page(
+    host_gets(
         "from the lab host, after the refusal,",
         HOST_ADDR,
         8080,
-        sockets::http_get(SocketAddr::from((HOST_ADDR, 8080))),
         "web",
     )?;
     stop_all(vec![web])
@@ -308,27 +288,15 @@ fn stale(probe: &Probe) -> Verdict {
             format!("{dnat} of them\n{}", nat_view()),
         ));
     }
-    expect_page(
-        "from the lab's internet",
-        HOST_ADDR,
-        8080,
-        from_the_internet(probe, 8080),
-        "web",
-    )?;
+    internet_gets(probe, 8080, "web")?;
     stop_all(vec![web, other])
 }
 
 fn docker_host(probe: &Probe) -> Verdict {
     let web = serve(probe, "web", "8080:80")?;
     let client = probe.start("client", SLEEP)?;
-    expect_page(
-        "from the lab's internet",
-        HOST_ADDR,
-        8080,
-        from_the_internet(probe, 8080),
-        "web",
-    )
-    .map_err(|e| with_more(e, &observe::iptables_view(&["-S", "FORWARD"])))?;
+    internet_gets(probe, 8080, "web")
+        .map_err(|e| with_more(e, &observe::iptables_view(&["-S", "FORWARD"])))?;
     expect_wget(&client, 8080, "web")?;
     let listing = netcmd::run("iptables", &["-w", "-S", "FORWARD"])?;
     if !listing.lines().any(|l| l.trim() == "-P FORWARD DROP") {
@@ -429,6 +397,19 @@ fn internet_netns(probe: &Probe) -> PathBuf {
 fn from_the_internet(probe: &Probe, port: u16) -> Result<String> {
     let to = SocketAddr::from((HOST_ADDR, port));
     sockets::in_netns(internet_netns(probe), move || sockets::http_get(to))?
+}
+
+/// Fails unless `GET http://198.51.100.2:PORT/` from the lab's internet gets the page of
+/// container `name`.
+fn internet_gets(probe: &Probe, port: u16, name: &str) -> Verdict {
+    let got = from_the_internet(probe, port);
+    expect_page("from the lab's internet", HOST_ADDR, port, got, name)
+}
+
+/// Fails unless `GET http://HOST:PORT/` from the lab host gets the page of container `name`.
+fn host_gets(from: &str, host: Ipv4Addr, port: u16, name: &str) -> Verdict {
+    let got = sockets::http_get(SocketAddr::from((host, port)));
+    expect_page(from, host, port, got, name)
 }
 
 /// Fails unless `got` is the page of container `name`.
