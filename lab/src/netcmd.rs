@@ -10,7 +10,13 @@ pub const TOOL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/
 
 /// Runs `program args...`, returning its standard output; a failure carries its stderr.
 pub fn run(program: &str, args: &[&str]) -> Result<String> {
-    let output = Command::new(program)
+    run_command(Command::new(program), program, args)
+}
+
+/// Runs `command` (made for `program`) with `args`, returning its standard output; a failure
+/// carries its stderr.
+pub fn run_command(mut command: Command, program: &str, args: &[&str]) -> Result<String> {
+    let output = command
         .args(args)
         .stdin(Stdio::null())
         .output()

@@ -9,7 +9,7 @@ use anyhow::{bail, Context, Result};
 use container::protocol::layout;
 use lab::registry::netns_inode;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// Where a command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,21 +48,8 @@ fn run(place: Where, forbidden: Option<u64>, program: &str, args: &[&str]) -> Re
         Where::Here => Command::new(program),
         Where::Pid(pid) => lab::netcmd::in_netns_of(pid, program),
     };
-    let output = command
-        .args(args)
-        .env("PATH", lab::netcmd::TOOL_PATH)
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {program}: is it installed?"))?;
-    if !output.status.success() {
-        bail!(
-            "`{program} {}` failed ({}): {}",
-            args.join(" "),
-            output.status,
-            String::from_utf8_lossy(&output.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    command.env("PATH", lab::netcmd::TOOL_PATH);
+    lab::netcmd::run_command(command, program, args)
 }
 
 /// One namespace's links, addresses and routes (and NAT rules when `nat`).
