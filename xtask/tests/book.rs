@@ -3,10 +3,13 @@
 //! book's folder. Each test builds into a target directory of its own (CARGO_TARGET_DIR), so
 //! the real target/book is never touched. Needs mdbook: `scripts/install-deps --dev`.
 
+mod common;
+
+use common::one_line_error;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 fn workspace() -> PathBuf {
@@ -299,14 +302,6 @@ fn a_port_in_use_is_one_clear_line() {
         panic!("mdbook is missing: run `scripts/install-deps --dev`, then the tests again");
     }
     one_line_error(&output, &format!("port {port} is in use"));
-}
-
-fn one_line_error(output: &Output, words: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line, got: {stderr}");
-    assert!(stderr.contains(words), "expected {words:?} in {stderr:?}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

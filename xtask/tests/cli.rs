@@ -2,28 +2,11 @@
 //! These run the xtask binary against a scratch copy of the workshop (`NETLAB_ROOT`), so the
 //! real progress file is never touched.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+mod common;
 
-fn scratch(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&root);
-    let step = root.join("steps/01-netns");
-    std::fs::create_dir_all(&step).unwrap();
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for file in [
-        "steps/01-netns/hints.md",
-        "steps/01-netns/README.md",
-        "steps/01-netns/src/main.rs",
-        "steps/01-netns/src/netns.rs",
-        "solutions/01-netns/src/netns.rs",
-    ] {
-        let to = root.join(file);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(real.join(file), to).unwrap();
-    }
-    root
-}
+use common::{one_line_error, scratch};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 
 fn xtask(root: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_xtask"))
@@ -31,14 +14,6 @@ fn xtask(root: &Path, args: &[&str]) -> Output {
         .env("NETLAB_ROOT", root)
         .output()
         .unwrap()
-}
-
-fn one_line_error(output: &Output, words: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line, got: {stderr}");
-    assert!(stderr.contains(words), "expected {words:?} in {stderr:?}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
 #[test]

@@ -2,20 +2,13 @@
 //! checker `cargo xtask test` built (`--no-build`); what the machine lacks only changes the
 //! statuses, so the tests look at the shape and at the agreement of both forms.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn target() -> PathBuf {
-    let xtask = Path::new(env!("CARGO_BIN_EXE_xtask"));
-    let target = xtask
-        .parent()
-        .and_then(Path::parent)
-        .expect("xtask is in target/debug");
-    assert!(
-        target.join("debug/checker").exists(),
-        "the checker is missing: run the tests with `cargo xtask test`, which builds it first"
-    );
-    target.to_path_buf()
+    common::built_target(&["debug/checker"])
 }
 
 fn doctor(args: &[&str]) -> Output {

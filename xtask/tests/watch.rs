@@ -4,6 +4,9 @@
 //! saves stay there) and the binaries `cargo xtask test` built (`CARGO_TARGET_DIR`,
 //! `--no-build`). No timing assertions: only generous timeouts against hangs.
 
+mod common;
+
+use common::{built_target, scratch};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -14,38 +17,7 @@ const PATIENCE: Duration = Duration::from_secs(90);
 
 /// `target/`, where this xtask and the workshop's binaries were built.
 fn target() -> PathBuf {
-    let xtask = Path::new(env!("CARGO_BIN_EXE_xtask"));
-    let target = xtask
-        .parent()
-        .and_then(Path::parent)
-        .expect("xtask is in target/debug");
-    for needed in ["debug/checker", "debug/step01", "netlab/rootfs/bin/busybox"] {
-        assert!(
-            target.join(needed).exists(),
-            "{} is missing: run the tests with `cargo xtask test`, which builds it first",
-            target.join(needed).display()
-        );
-    }
-    target.to_path_buf()
-}
-
-fn scratch(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&root);
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    for file in [
-        "steps/01-netns/Cargo.toml",
-        "steps/01-netns/hints.md",
-        "steps/01-netns/README.md",
-        "steps/01-netns/src/main.rs",
-        "steps/01-netns/src/netns.rs",
-        "solutions/01-netns/src/netns.rs",
-    ] {
-        let to = root.join(file);
-        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-        std::fs::copy(real.join(file), to).unwrap();
-    }
-    root
+    built_target(&["debug/checker", "debug/step01", "netlab/rootfs/bin/busybox"])
 }
 
 /// A running `xtask watch`, killed if the test ends early.
