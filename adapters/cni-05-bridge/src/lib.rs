@@ -221,7 +221,11 @@ fn remove(state: &Path, id: &str) -> Result<()> {
     }
     let pin = record.join("netns");
     // A namespace that was never pinned is gone: DEL without one still frees the address.
-    let netns = if pinned(&pin) { pin.clone() } else { PathBuf::new() };
+    let netns = if pinned(&pin) {
+        pin.clone()
+    } else {
+        PathBuf::new()
+    };
     let cached = fs::read_to_string(record.join("result.json"))
         .ok()
         .and_then(|text| serde_json::from_str(&text).ok());

@@ -487,15 +487,22 @@ fn crash(probe: &Probe) -> Verdict {
         thread::sleep(Duration::from_millis(5));
     };
     let before = leases(probe)?;
+    // Its host end, by the peer's ifindex (a runtime names it as it likes: `veth<pid>`, CNI's
+    // `veth<8 hex>`).
+    let host = host_end_of(pid, "a").ok().map(|l| l.name);
     // A crash: the step binary dies without its cleanup, then its container.
     let _ = first.child.kill();
     let _ = first.child.wait();
     let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    let host = format!("veth{pid}");
-    let _ = poll(TEARDOWN, || {
-        let links = host_links().ok()?;
-        (!links.iter().any(|l| l.name == host)).then_some(())
-    });
+    // The kernel removes the veth with the namespace; a runtime that pins namespaces (CNI's)
+    // keeps it until its next garbage collection. Either way, the next allocation must not
+    // leak the address.
+    if let Some(host) = host {
+        let _ = poll(TEARDOWN, || {
+            let links = host_links().ok()?;
+            (!links.iter().any(|l| l.name == host)).then_some(())
+        });
+    }
     // Only container a ran: every record there was is its.
     let stale: Vec<Ipv4Addr> = before.iter().map(|(a, _)| *a).collect();
     if stale.is_empty() {
@@ -678,7 +685,16 @@ fn host_links() -> Result<Vec<Link>> {
 
 /// The lab host's end of the container's veth: the link whose ifindex its eth0 names.
 fn host_end(container: &Running) -> Result<Link, Outcome> {
-    let output = container.in_netns("ip", &["-j", "link", "show", "dev", "eth0"])?;
+    host_end_of(container.pid, &container.name)
+}
+
+/// The lab host's end of the veth whose other end is `eth0` in process `pid`'s namespace.
+fn host_end_of(pid: i32, name: &str) -> Result<Link, Outcome> {
+    let output = netcmd::in_netns_of(pid, "ip")
+        .args(["-j", "link", "show", "dev", "eth0"])
+        .stdin(Stdio::null())
+        .output()
+        .context("running ip in the container's network namespace")?;
     let peer = observe::ip_json(&output.stdout, "ip -j link")?
         .first()
         .and_then(|l| l["link_index"].as_u64());
@@ -692,8 +708,7 @@ fn host_end(container: &Running) -> Result<Link, Outcome> {
     .ok_or_else(|| {
         Outcome::failed(
             format!(
-                "container {}'s eth0 is one end of a veth pair whose other end is on the lab host",
-                container.name
+                "container {name}'s eth0 is one end of a veth pair whose other end is on the lab host"
             ),
             observe::lab_view(&["link"]),
         )
