@@ -10,7 +10,7 @@ mod common;
 
 use common::residue::{
     assert_no_lab_processes, assert_same_network, assert_state_dir_clean, lab_processes, state_dir,
-    LabProcess,
+    xtask_target, LabProcess,
 };
 use common::{
     catalog_step, check_command, check_in, lab_script, paths, run, summary, summary_of,
@@ -20,7 +20,7 @@ use lab::snapshot::NetState;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -100,20 +100,6 @@ fn learner_code_setting_forward_drop_stays_in_the_lab() {
         "iptables -w -S FORWARD | head -n 1",
         "-P FORWARD DROP",
     );
-}
-
-/// A target directory of its own for `target/debug/xtask` (CARGO_TARGET_DIR): the binaries
-/// and the rootfs are the workspace's (symlinks), the labs' state is private to the scenario.
-fn xtask_target(scenario: &str) -> (PathBuf, PathBuf) {
-    let p = paths();
-    let dir = p.target.join("netlab/faults").join(scenario);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(dir.join("netlab/state"))
-        .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    std::os::unix::fs::symlink(&p.bin_dir, dir.join("debug")).expect("linking debug/");
-    std::os::unix::fs::symlink(&p.rootfs, dir.join("netlab/rootfs")).expect("linking rootfs/");
-    let state = dir.join("netlab/state");
-    (dir, state)
 }
 
 /// Waits until a step binary runs in a lab on `state`, while `child` runs.

@@ -138,3 +138,17 @@ pub fn assert_same_network(before: &NetState, context: &str) {
         changes.join("\n  ")
     );
 }
+
+/// A target directory of its own for `target/debug/xtask` (CARGO_TARGET_DIR): the binaries
+/// and the rootfs are the workspace's (symlinks), the labs' state is private to the scenario.
+pub fn xtask_target(scenario: &str) -> (PathBuf, PathBuf) {
+    let p = paths();
+    let dir = p.target.join("netlab/faults").join(scenario);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("netlab/state"))
+        .unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    std::os::unix::fs::symlink(&p.bin_dir, dir.join("debug")).expect("linking debug/");
+    std::os::unix::fs::symlink(&p.rootfs, dir.join("netlab/rootfs")).expect("linking rootfs/");
+    let state = dir.join("netlab/state");
+    (dir, state)
+}
