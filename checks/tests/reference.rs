@@ -139,7 +139,7 @@ fn rule(line: &str) -> String {
             // --comment "..." (quoted, with escaped quotes inside).
             parts.next();
             let mut text = parts.next().unwrap_or("").to_string();
-            while !(text.ends_with('"') && !text.ends_with("\\\"")) {
+            while !text.ends_with('"') || text.ends_with("\\\"") {
                 match parts.next() {
                     Some(more) => text = more.to_string(),
                     None => break,

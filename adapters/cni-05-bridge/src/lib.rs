@@ -207,6 +207,8 @@ fn pin_netns(pid: Pid, record: &Path) -> Result<PathBuf> {
 }
 
 /// Whether `path` is a pinned network namespace (an nsfs mount), not the empty file under it.
+// `f_type`'s integer type differs between architectures: the cast is needed on some.
+#[allow(clippy::unnecessary_cast)]
 fn pinned(path: &Path) -> bool {
     const NSFS_MAGIC: i64 = 0x6e73_6673;
     nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
