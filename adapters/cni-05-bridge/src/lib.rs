@@ -16,7 +16,9 @@
 //! - it keeps a record of every container it added (`$NETLAB_STATE/cni/containers/<id>`: the
 //!   owner's PID, the pinned namespace, the cached result) and, before each ADD, runs DEL for
 //!   the records whose owner is gone (a step binary killed with SIGKILL), as runtimes garbage
-//!   collect their dead sandboxes: `host-local` itself never takes an address back.
+//!   collect their dead sandboxes: `host-local` itself never takes an address back;
+//! - it makes one ADD or DEL at a time (its own lock): the `firewall` plugin's shared rules are
+//!   checked then inserted, and concurrent ADDs add them twice.
 //!
 //! Everything stays in the lab: the adapter refuses to run unless `NETLAB_STATE` is set and the
 //! network namespace it runs in is a lab host; `host-local`'s data directory is under
@@ -85,14 +87,14 @@ pub fn add(name: &str, pid: Pid) -> Result<()> {
     let state = lab_only()?;
     let id = container_id(name, pid);
     let record = record_dir(&state, &id);
-    {
-        let _lock = lock(&state)?;
-        collect_garbage(&state)?;
-        share_store(&state)?;
-        fs::create_dir_all(&record).with_context(|| format!("creating {}", record.display()))?;
-        fs::write(record.join("owner"), std::process::id().to_string())
-            .context("recording the container's owner")?;
-    }
+    // One ADD or DEL at a time: `firewall` checks then inserts its shared jump rules, and ten
+    // ADDs at once leave `-A CNI-FORWARD -j CNI-ADMIN` three times (05.concurrent).
+    let _lock = lock(&state)?;
+    collect_garbage(&state)?;
+    share_store(&state)?;
+    fs::create_dir_all(&record).with_context(|| format!("creating {}", record.display()))?;
+    fs::write(record.join("owner"), std::process::id().to_string())
+        .context("recording the container's owner")?;
     let added = pin_netns(pid, &record).and_then(|netns| {
         run_plugin(&loopback_network(), &call("ADD", &id, &netns, "lo"))?;
         let result = add_list(&network_list(&state), &id, &netns)?;
@@ -110,6 +112,7 @@ pub fn add(name: &str, pid: Pid) -> Result<()> {
 /// error.
 pub fn del(name: &str, pid: Pid) -> Result<()> {
     let state = lab_only()?;
+    let _lock = lock(&state)?;
     remove(&state, &container_id(name, pid)).with_context(|| format!("CNI DEL of container {name}"))
 }
 
@@ -163,7 +166,8 @@ fn record_dir(state: &Path, id: &str) -> PathBuf {
     records_dir(state).join(id)
 }
 
-/// The adapter's lock (its records), not host-local's (`ipam/lock`, taken by the plugin).
+/// The adapter's lock (its records, and one plugin call at a time), not host-local's
+/// (`ipam/lock`, taken by the plugin).
 fn lock(state: &Path) -> Result<Flock<File>> {
     let dir = state.join("cni");
     fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;

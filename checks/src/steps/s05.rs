@@ -92,7 +92,8 @@ pub const STEP: Step = Step {
         },
         Check {
             name: "concurrent",
-            title: "eight containers started at the same moment get eight different addresses",
+            title: "eight containers started at the same moment get eight different addresses \
+                    and add each shared rule once",
             hint: 2,
             limit: Duration::from_secs(30),
             profile: Profile::Fresh,
@@ -404,6 +405,16 @@ fn concurrent(probe: &Probe) -> Verdict {
             format!("{}\n{}", shown.join(", "), ipam_view(probe)),
         ));
     }
+    let twice = duplicate_rules()?;
+    if !twice.is_empty() {
+        return Err(Outcome::failed(
+            format!(
+                "{AT_ONCE} containers started at the same moment add each shared rule once \
+                 (`iptables -C` then `-A` is one step under a lock: the given ensure_rule)"
+            ),
+            format!("rules present more than once:\n{}", twice.join("\n")),
+        ));
+    }
     for s in started {
         s.stop()?;
     }
@@ -583,10 +594,18 @@ fn cleanup(probe: &Probe) -> Verdict {
             per_container.join("\n")
         ));
     }
+    let twice = duplicate_rules()?;
+    if !twice.is_empty() {
+        wrong.push(format!(
+            "shared rules were added more than once (`iptables -C` before `-A`):\n{}",
+            twice.join("\n")
+        ));
+    }
     if !wrong.is_empty() {
         return Err(Outcome::failed(
             "after every container ended, no veth (besides the lab's uplink), no address file \
-             and no rule for one container remain (the bridge and the shared rules may stay)",
+             and no rule for one container remain (the bridge and the shared rules may stay, \
+             each once)",
             wrong.join("\n"),
         ));
     }
@@ -816,6 +835,29 @@ fn ipam_view(probe: &Probe) -> String {
         Err(e) => format!("{e:#}"),
     };
     format!("lab# ls $NETLAB_STATE/ipam\n{shown}")
+}
+
+/// The rules (`-A ...` lines of `iptables-save`, with their table) present more than once.
+fn duplicate_rules() -> Result<Vec<String>> {
+    let saved = netcmd::run("iptables-save", &[])?;
+    let mut table = "";
+    let mut seen: Vec<String> = Vec::new();
+    let mut twice: Vec<String> = Vec::new();
+    for line in saved.lines() {
+        if let Some(name) = line.strip_prefix('*') {
+            table = name;
+        } else if line.starts_with("-A ") {
+            let rule = format!("-t {table} {line}");
+            if seen.contains(&rule) {
+                if !twice.contains(&rule) {
+                    twice.push(rule);
+                }
+            } else {
+                seen.push(rule);
+            }
+        }
+    }
+    Ok(twice)
 }
 
 /// `lab# iptables <args>` and its output, for reports.
