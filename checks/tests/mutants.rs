@@ -182,6 +182,14 @@ const MUTANTS: &[Mutant] = &[
     },
     Mutant {
         step: "05",
+        name: "no-rule-check",
+        file: "src/given.rs",
+        find: "if run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_err() {",
+        replace: "if true {",
+        must_fail: &["05.cleanup", "05.concurrent"],
+    },
+    Mutant {
+        step: "05",
         name: "no-release",
         file: "src/bridge.rs",
         find: "fs::remove_file(lease_file(lease.address)?).context(\"releasing the address\")?;",
@@ -302,6 +310,7 @@ mutant_test!(
 mutant_test!(s05_no_forward_rules, "05", "no-forward-rules");
 mutant_test!(s05_no_lock, "05", "no-lock");
 mutant_test!(s05_no_reclaim, "05", "no-reclaim");
+mutant_test!(s05_no_rule_check, "05", "no-rule-check");
 mutant_test!(s05_no_release, "05", "no-release");
 mutant_test!(s06_no_prerouting, "06", "no-prerouting");
 mutant_test!(s06_no_output_dnat, "06", "no-output-dnat");
@@ -336,6 +345,7 @@ fn every_mutant_has_a_test() {
         "05/no-forward-rules",
         "05/no-lock",
         "05/no-reclaim",
+        "05/no-rule-check",
         "05/no-release",
         "06/no-prerouting",
         "06/no-output-dnat",

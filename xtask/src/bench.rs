@@ -1,5 +1,8 @@
 //! `cargo xtask bench`: medians measured side by side in one run, written to
-//! `target/netlab/bench.txt`. Performance targets live here, never in tests.
+//! `target/netlab/bench.md`. Performance targets live here, never in tests.
+//!
+//! The container measurements run inside one lab: `checker run ... xtask bench-lab`, this
+//! file's [`in_lab`], starts the step binaries there and times them.
 
 use crate::workspace::Paths;
 use crate::{build, messages, rootfs};
@@ -49,17 +52,39 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
             .arg(format!("01={}", solution.display()));
         c
     })?;
-    let report = format!(
-        "netlab benchmark, {runs} runs each, medians (min-max)\n\
-         lab up and down                 {}   target < 100 ms   ratio to target {:.2}\n\
-         check 01 --solution (built)     {}   target < 2 s      ratio to target {:.2}\n",
+    let mut report = format!(
+        "netlab benchmark, {runs} runs each, medians (min-max)\n\n\
+         | what | median (min-max) | target | ratio |\n\
+         |---|---|---|---|\n\
+         | lab up and down | {} | < 100 ms | {:.2} to target |\n\
+         | check 01 --solution (built) | {} | < 2 s | {:.2} to target |\n",
         describe(&lab),
         median(&lab).as_secs_f64() / 0.1,
         describe(&check),
         median(&check).as_secs_f64() / 2.0,
     );
     print!("{report}");
-    let file = paths.target.join("netlab/bench.txt");
+    // The container measurements, in one lab.
+    let output = Command::new(&checker)
+        .arg("run")
+        .args(&common)
+        .arg(paths.binary("xtask"))
+        .args(["bench-lab", "--runs", &runs.to_string()])
+        .arg(paths.target.join("debug"))
+        .stdin(Stdio::null())
+        .output()
+        .context("running the lab part of the benchmark")?;
+    let lab_part = String::from_utf8_lossy(&output.stdout).into_owned();
+    if !output.status.success() {
+        bail!(
+            "the lab part of the benchmark failed ({}):\n{lab_part}{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    print!("{lab_part}");
+    report.push_str(&lab_part);
+    let file = paths.target.join("netlab/bench.md");
     std::fs::write(&file, &report).with_context(|| format!("writing {}", file.display()))?;
     println!("(written to {})", file.display());
     Ok(ExitCode::SUCCESS)
@@ -94,4 +119,218 @@ fn describe(sorted: &[Duration]) -> String {
         ms(sorted[0]),
         ms(sorted[sorted.len() - 1])
     )
+}
+
+/// How many containers the flat-cost measurement keeps running on one bridge.
+const CONTAINERS: usize = 100;
+
+/// `xtask bench-lab [--runs N] BIN_DIR`, run by `checker run` on a lab host: the table rows of
+/// the container measurements, on stdout.
+pub fn in_lab(args: &[String]) -> Result<ExitCode> {
+    let mut runs = 20usize;
+    let mut bin_dir = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--runs" => {
+                runs = args
+                    .next()
+                    .context("--runs needs a number")?
+                    .parse()
+                    .context("--runs takes a number")?
+            }
+            other => bin_dir = Some(std::path::PathBuf::from(other)),
+        }
+    }
+    let bin_dir = bin_dir.context("bench-lab needs the binaries' directory")?;
+    let state = std::env::var_os("NETLAB_STATE")
+        .map(std::path::PathBuf::from)
+        .context("bench-lab runs inside a lab (NETLAB_STATE is not set)")?;
+    let lab = Lab {
+        state,
+        baseline: bin_dir.join("fixture-fail"),
+        solution: bin_dir.join("solution05"),
+        cni: bin_dir.join("cni05"),
+    };
+    let runs = runs.max(3);
+    let cni = lab.cni.is_file() && std::path::Path::new("/usr/lib/cni/bridge").is_file();
+
+    // One container at a time on an existing bridge: the three binaries in turn, so that any
+    // drift of the machine touches them alike. The baseline is a container with a network
+    // namespace and no networking: what is left is the attaching.
+    let (mut baseline, mut solution, mut reference) = (Vec::new(), Vec::new(), Vec::new());
+    lab.cycle(&lab.solution, "warm-solution")?;
+    if cni {
+        lab.cycle(&lab.cni, "warm-cni")?;
+    }
+    for i in 0..runs {
+        baseline.push(lab.cycle(&lab.baseline, &format!("base{i}"))?);
+        solution.push(lab.cycle(&lab.solution, &format!("sol{i}"))?);
+        if cni {
+            reference.push(lab.cycle(&lab.cni, &format!("cni{i}"))?);
+        }
+    }
+    for times in [&mut baseline, &mut solution, &mut reference] {
+        times.sort();
+    }
+    let base = median(&baseline);
+    let attach = |times: &[Duration]| median(times).saturating_sub(base);
+    let mut out = String::new();
+    out.push_str(&format!(
+        "| container start, no networking (baseline) | {} | | |\n\
+         | container start, solution05 | {} | | attach {:.1} ms |\n",
+        describe(&baseline),
+        describe(&solution),
+        ms(attach(&solution)),
+    ));
+    if cni {
+        out.push_str(&format!(
+            "| container start, CNI bridge plugin (cni05) | {} | | attach {:.1} ms, \
+             CNI/solution {:.2} |\n",
+            describe(&reference),
+            ms(attach(&reference)),
+            ms(attach(&reference)) / ms(attach(&solution)).max(0.001),
+        ));
+    } else {
+        out.push_str("| container start, CNI bridge plugin | (not measured: no cni05 or no /usr/lib/cni) | | |\n");
+    }
+
+    // Memory: the lab's first process, an idle container and its step binary.
+    let idle = lab.start(&lab.solution, "idle")?;
+    // The PID file is written as the container is released: wait for its command to run.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && !std::fs::read(format!("/proc/{}/cmdline", idle.pid))
+            .is_ok_and(|c| c.starts_with(b"sleep"))
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let rss_lab = rss(1);
+    let rss_container = rss(idle.pid);
+    let rss_step = rss(idle.step.id() as i32);
+    idle.stop()?;
+    out.push_str(&format!(
+        "| VmRSS of the lab process (its PID 1) | {rss_lab} | | |\n\
+         | VmRSS of one idle container (sleep) | {rss_container} | | |\n\
+         | VmRSS of its step binary (solution05, waiting) | {rss_step} | | |\n"
+    ));
+
+    // A hundred containers on one bridge: the cost of attaching must not grow.
+    let mut binaries = vec![("solution05", &lab.solution)];
+    if cni {
+        binaries.push(("cni05", &lab.cni));
+    }
+    for (name, binary) in binaries {
+        let mut running = Vec::new();
+        let mut times = Vec::new();
+        for i in 0..CONTAINERS {
+            let start = Instant::now();
+            let started = lab.start(binary, &format!("{name}-many{i}"))?;
+            times.push(start.elapsed());
+            running.push(started);
+        }
+        for container in running {
+            container.stop()?;
+        }
+        let mut first: Vec<Duration> = times[..10].to_vec();
+        let mut last: Vec<Duration> = times[CONTAINERS - 10..].to_vec();
+        first.sort();
+        last.sort();
+        out.push_str(&format!(
+            "| {name}: containers 1-10 on one bridge | {} | | |\n\
+             | {name}: containers 91-100 on one bridge | {} | flat | {:.2} to 1-10 |\n",
+            describe(&first),
+            describe(&last),
+            median(&last).as_secs_f64() / median(&first).as_secs_f64(),
+        ));
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The lab the container measurements run in.
+struct Lab {
+    state: std::path::PathBuf,
+    baseline: std::path::PathBuf,
+    solution: std::path::PathBuf,
+    cni: std::path::PathBuf,
+}
+
+/// A running container and its step binary.
+struct Started {
+    step: std::process::Child,
+    pid: i32,
+}
+
+impl Lab {
+    /// Starts `binary run --name NAME -- sleep 600`; returns once the container runs.
+    fn start(&self, binary: &std::path::Path, name: &str) -> Result<Started> {
+        let pid_file = self.state.join("containers").join(name).join("pid");
+        let mut step = Command::new(binary)
+            .args(["run", "--name", name, "--", "sleep", "600"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return Ok(Started { step, pid });
+            }
+            if let Some(status) = step.try_wait()? {
+                bail!("{} {name} ended at once ({status})", binary.display());
+            }
+            if Instant::now() > deadline {
+                let _ = step.kill();
+                let _ = step.wait();
+                bail!("{} {name} did not start within 30 s", binary.display());
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+
+    /// Starts a container, stops it; returns the time it took to run.
+    fn cycle(&self, binary: &std::path::Path, name: &str) -> Result<Duration> {
+        let start = Instant::now();
+        let started = self.start(binary, name)?;
+        let took = start.elapsed();
+        started.stop()?;
+        Ok(took)
+    }
+}
+
+impl Started {
+    /// SIGTERM to the step binary, as a user stops a container; waits for its cleanup.
+    fn stop(mut self) -> Result<()> {
+        // xtask keeps few dependencies: kill(1) rather than a signal crate.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.step.id().to_string()])
+            .status();
+        let status = self.step.wait().context("waiting for a step binary")?;
+        // 143: the container was stopped by the signal, as asked.
+        if !status.success() && status.code() != Some(143) && status.code() != Some(137) {
+            bail!("a step binary ended badly when stopped ({status})");
+        }
+        Ok(())
+    }
+}
+
+/// `VmRSS` of a process, as /proc shows it (`123 kB`).
+fn rss(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_else(|| "?".to_string())
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
 }

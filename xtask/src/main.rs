@@ -37,6 +37,8 @@ fn main() -> ExitCode {
         "doctor" => doctor::main(rest),
         "test" => test::main(rest),
         "bench" => bench::main(rest),
+        // Internal: the part of `bench` that runs inside a lab (started by the checker).
+        "bench-lab" => bench::in_lab(rest),
         "status" => status::main(rest),
         "reset" => reset::main(rest),
         "solution" => solution::main(rest),

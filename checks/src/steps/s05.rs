@@ -92,7 +92,8 @@ pub const STEP: Step = Step {
         },
         Check {
             name: "concurrent",
-            title: "eight containers started at the same moment get eight different addresses",
+            title: "eight containers started at the same moment get eight different addresses \
+                    and add each shared rule once",
             hint: 2,
             limit: Duration::from_secs(30),
             profile: Profile::Fresh,
@@ -404,6 +405,16 @@ fn concurrent(probe: &Probe) -> Verdict {
             format!("{}\n{}", shown.join(", "), ipam_view(probe)),
         ));
     }
+    let twice = duplicate_rules()?;
+    if !twice.is_empty() {
+        return Err(Outcome::failed(
+            format!(
+                "{AT_ONCE} containers started at the same moment add each shared rule once \
+                 (`iptables -C` then `-A` is one step under a lock: the given ensure_rule)"
+            ),
+            format!("rules present more than once:\n{}", twice.join("\n")),
+        ));
+    }
     for s in started {
         s.stop()?;
     }
@@ -487,15 +498,22 @@ fn crash(probe: &Probe) -> Verdict {
         thread::sleep(Duration::from_millis(5));
     };
     let before = leases(probe)?;
+    // Its host end, by the peer's ifindex (a runtime names it as it likes: `veth<pid>`, CNI's
+    // `veth<8 hex>`).
+    let host = host_end_of(pid, "a").ok().map(|l| l.name);
     // A crash: the step binary dies without its cleanup, then its container.
     let _ = first.child.kill();
     let _ = first.child.wait();
     let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
-    let host = format!("veth{pid}");
-    let _ = poll(TEARDOWN, || {
-        let links = host_links().ok()?;
-        (!links.iter().any(|l| l.name == host)).then_some(())
-    });
+    // The kernel removes the veth with the namespace; a runtime that pins namespaces (CNI's)
+    // keeps it until its next garbage collection. Either way, the next allocation must not
+    // leak the address.
+    if let Some(host) = host {
+        let _ = poll(TEARDOWN, || {
+            let links = host_links().ok()?;
+            (!links.iter().any(|l| l.name == host)).then_some(())
+        });
+    }
     // Only container a ran: every record there was is its.
     let stale: Vec<Ipv4Addr> = before.iter().map(|(a, _)| *a).collect();
     if stale.is_empty() {
@@ -576,10 +594,18 @@ fn cleanup(probe: &Probe) -> Verdict {
             per_container.join("\n")
         ));
     }
+    let twice = duplicate_rules()?;
+    if !twice.is_empty() {
+        wrong.push(format!(
+            "shared rules were added more than once (`iptables -C` before `-A`):\n{}",
+            twice.join("\n")
+        ));
+    }
     if !wrong.is_empty() {
         return Err(Outcome::failed(
             "after every container ended, no veth (besides the lab's uplink), no address file \
-             and no rule for one container remain (the bridge and the shared rules may stay)",
+             and no rule for one container remain (the bridge and the shared rules may stay, \
+             each once)",
             wrong.join("\n"),
         ));
     }
@@ -684,7 +710,16 @@ fn lab_view(what: &[&str]) -> String {
 
 /// The lab host's end of the container's veth: the link whose ifindex its eth0 names.
 fn host_end(container: &Running) -> Result<Link, Outcome> {
-    let output = container.in_netns("ip", &["-j", "link", "show", "dev", "eth0"])?;
+    host_end_of(container.pid, &container.name)
+}
+
+/// The lab host's end of the veth whose other end is `eth0` in process `pid`'s namespace.
+fn host_end_of(pid: i32, name: &str) -> Result<Link, Outcome> {
+    let output = netcmd::in_netns_of(pid, "ip")
+        .args(["-j", "link", "show", "dev", "eth0"])
+        .stdin(Stdio::null())
+        .output()
+        .context("running ip in the container's network namespace")?;
     let peer = observe::ip_json(&output.stdout, "ip -j link")?
         .first()
         .and_then(|l| l["link_index"].as_u64());
@@ -698,8 +733,7 @@ fn host_end(container: &Running) -> Result<Link, Outcome> {
     .ok_or_else(|| {
         Outcome::failed(
             format!(
-                "container {}'s eth0 is one end of a veth pair whose other end is on the lab host",
-                container.name
+                "container {name}'s eth0 is one end of a veth pair whose other end is on the lab host"
             ),
             lab_view(&["link"]),
         )
@@ -807,6 +841,29 @@ fn ipam_view(probe: &Probe) -> String {
         Err(e) => format!("{e:#}"),
     };
     format!("lab# ls $NETLAB_STATE/ipam\n{shown}")
+}
+
+/// The rules (`-A ...` lines of `iptables-save`, with their table) present more than once.
+fn duplicate_rules() -> Result<Vec<String>> {
+    let saved = netcmd::run("iptables-save", &[])?;
+    let mut table = "";
+    let mut seen: Vec<String> = Vec::new();
+    let mut twice: Vec<String> = Vec::new();
+    for line in saved.lines() {
+        if let Some(name) = line.strip_prefix('*') {
+            table = name;
+        } else if line.starts_with("-A ") {
+            let rule = format!("-t {table} {line}");
+            if seen.contains(&rule) {
+                if !twice.contains(&rule) {
+                    twice.push(rule);
+                }
+            } else {
+                seen.push(rule);
+            }
+        }
+    }
+    Ok(twice)
 }
 
 /// `lab# iptables <args>` and its output, for reports.

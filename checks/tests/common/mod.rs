@@ -8,6 +8,8 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+pub mod residue;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

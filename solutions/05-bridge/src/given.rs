@@ -96,8 +96,17 @@ pub fn address_of(name: &str) -> Result<Ipv4Addr> {
 }
 
 /// Runs `iptables -w -t TABLE -A RULE` unless the rule is there already (`-C`). `rule` is
-/// written as on iptables' command line: `"FORWARD -i netlab0 -j ACCEPT"`.
+/// written as on iptables' command line: `"FORWARD -i netlab0 -j ACCEPT"`. Check and add are
+/// one step under a lock (`$NETLAB_STATE/rules.lock`): two containers starting at the same
+/// moment would otherwise both see the rule missing and both add it.
 pub fn ensure_rule(table: &str, rule: &str) -> Result<()> {
+    let state = std::env::var_os(container::protocol::env::STATE)
+        .context("NETLAB_STATE is not set: step binaries run inside the lab")?;
+    let file = File::create(PathBuf::from(state).join("rules.lock"))
+        .context("opening the rules' lock file")?;
+    let _lock = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("locking the rules")?;
     let words: Vec<&str> = rule.split_whitespace().collect();
     let rule = &words;
     if run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_err() {

@@ -1,0 +1,367 @@
+//! Step 05 done by the real world: the CNI reference plugins (`bridge`, `host-local`,
+//! `firewall`, `loopback` from containernetworking-plugins, in `/usr/lib/cni`) called the way
+//! a container runtime calls them, per the CNI 1.0 spec.
+//!
+//! - ADD, on the lab host, once the container's namespaces exist: `loopback` for `lo`, then
+//!   the network list `netlab` (`bridge` with `host-local` IPAM, then `firewall`), each plugin
+//!   getting the previous one's result as `prevResult`. The final result is cached.
+//! - DEL, after the container ended: the list in reverse order, each plugin getting the cached
+//!   result as `prevResult`, then `loopback`.
+//!
+//! What a runtime does besides calling plugins, this adapter does too:
+//! - it pins the container's network namespace (a bind mount of `/proc/<pid>/ns/net`, as
+//!   containerd and CRI-O do under `/var/run/netns`), so that DEL still finds the container's
+//!   `eth0` after the container's last process is gone: without it, `bridge` cannot learn the
+//!   container's address and leaves its MASQUERADE chain behind;
+//! - it keeps a record of every container it added (`$NETLAB_STATE/cni/containers/<id>`: the
+//!   owner's PID, the pinned namespace, the cached result) and, before each ADD, runs DEL for
+//!   the records whose owner is gone (a step binary killed with SIGKILL), as runtimes garbage
+//!   collect their dead sandboxes: `host-local` itself never takes an address back;
+//! - it makes one ADD or DEL at a time (its own lock): the `firewall` plugin's shared rules are
+//!   checked then inserted, and concurrent ADDs add them twice.
+//!
+//! Everything stays in the lab: the adapter refuses to run unless `NETLAB_STATE` is set and the
+//! network namespace it runs in is a lab host; `host-local`'s data directory is under
+//! `$NETLAB_STATE`; `firewall` is told to use iptables (never firewalld over D-Bus).
+
+use anyhow::{bail, Context, Result};
+use container::Pid;
+use lab::addresses::{HOST_ADDR, HOST_UPLINK};
+use nix::fcntl::{Flock, FlockArg};
+use nix::mount::{mount, umount2, MntFlags, MsFlags};
+use serde_json::{json, Value};
+use std::fs::{self, File};
+use std::io::Write;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// Where Debian's containernetworking-plugins puts the plugins; also `CNI_PATH`.
+pub const PLUGIN_DIR: &str = "/usr/lib/cni";
+/// The network's name (host-local's directory, the rules' comments).
+pub const NETWORK: &str = "netlab";
+/// The spec version of the configurations (containernetworking-plugins 1.1 speaks 1.0.0).
+pub const CNI_VERSION: &str = "1.0.0";
+/// The container's interface on the bridge.
+pub const IFNAME: &str = "eth0";
+/// The bridge, the subnet and the gateway: the same as step 05's.
+pub const BRIDGE: &str = "netlab0";
+pub const SUBNET: &str = "10.0.0.0/24";
+pub const GATEWAY: &str = "10.0.0.1";
+
+/// The network list a runtime would read from `/etc/cni/net.d/netlab.conflist`, with
+/// host-local's data under the lab's state directory.
+pub fn network_list(state: &Path) -> Value {
+    json!({
+        "cniVersion": CNI_VERSION,
+        "name": NETWORK,
+        "plugins": [
+            {
+                "type": "bridge",
+                "bridge": BRIDGE,
+                "isGateway": true,
+                "ipMasq": true,
+                "hairpinMode": true,
+                "ipam": {
+                    "type": "host-local",
+                    "subnet": SUBNET,
+                    "gateway": GATEWAY,
+                    "routes": [{ "dst": "0.0.0.0/0" }],
+                    "dataDir": data_dir(state),
+                }
+            },
+            // The FORWARD ACCEPT rules of a host whose FORWARD policy is DROP, as in podman's
+            // default list. `backend: iptables`: never talk to the machine's firewalld.
+            { "type": "firewall", "backend": "iptables" }
+        ]
+    })
+}
+
+/// The loopback network: `lo` up in the container.
+pub fn loopback_network() -> Value {
+    json!({ "cniVersion": CNI_VERSION, "name": "lo", "type": "loopback" })
+}
+
+/// Runtime hook, on the lab host: the container's networking, by CNI ADD.
+pub fn add(name: &str, pid: Pid) -> Result<()> {
+    let state = lab_only()?;
+    let id = container_id(name, pid);
+    let record = record_dir(&state, &id);
+    // One ADD or DEL at a time: `firewall` checks then inserts its shared jump rules, and ten
+    // ADDs at once leave `-A CNI-FORWARD -j CNI-ADMIN` three times (05.concurrent).
+    let _lock = lock(&state)?;
+    collect_garbage(&state)?;
+    share_store(&state)?;
+    fs::create_dir_all(&record).with_context(|| format!("creating {}", record.display()))?;
+    fs::write(record.join("owner"), std::process::id().to_string())
+        .context("recording the container's owner")?;
+    let added = pin_netns(pid, &record).and_then(|netns| {
+        run_plugin(&loopback_network(), &call("ADD", &id, &netns, "lo"))?;
+        let result = add_list(&network_list(&state), &id, &netns)?;
+        fs::write(record.join("result.json"), result.to_string()).context("caching the result")
+    });
+    if let Err(e) = added {
+        // As a runtime does after a failed ADD: DEL what may have been done.
+        let _ = remove(&state, &id);
+        return Err(e.context(format!("CNI ADD of container {name}")));
+    }
+    Ok(())
+}
+
+/// Runtime hook, on the lab host after the container ended: CNI DEL. Nothing to delete is no
+/// error.
+pub fn del(name: &str, pid: Pid) -> Result<()> {
+    let state = lab_only()?;
+    let _lock = lock(&state)?;
+    remove(&state, &container_id(name, pid)).with_context(|| format!("CNI DEL of container {name}"))
+}
+
+/// The container's id for the plugins: its name and PID (names are unique only among running
+/// containers).
+pub fn container_id(name: &str, pid: Pid) -> String {
+    format!("{name}-{pid}")
+}
+
+/// The lab's state directory, once it is sure this is a lab host: `NETLAB_STATE` is set and
+/// the uplink has the lab host's address. The plugins change the network namespace they run
+/// in: never the machine's own.
+pub fn lab_only() -> Result<PathBuf> {
+    let state = std::env::var_os(container::protocol::env::STATE)
+        .context("NETLAB_STATE is not set: the CNI plugins run only inside the workshop's lab")?;
+    let output = Command::new("ip")
+        .args(["-j", "addr", "show", "dev", HOST_UPLINK])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .context("running ip: is iproute2 installed?")?;
+    let links: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    let host = HOST_ADDR.to_string();
+    let is_lab_host = links.as_array().into_iter().flatten().any(|l| {
+        l["addr_info"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["local"].as_str() == Some(host.as_str()))
+    });
+    if !is_lab_host {
+        bail!(
+            "this network namespace is not a lab host ({HOST_UPLINK} has no {HOST_ADDR}): \
+             refusing to run CNI plugins here"
+        );
+    }
+    Ok(PathBuf::from(state))
+}
+
+/// host-local's data directory (`dataDir`); its store is `<dataDir>/netlab`.
+pub fn data_dir(state: &Path) -> PathBuf {
+    state.join("cni/networks")
+}
+
+/// The adapter's own records, one directory per container it added.
+pub fn records_dir(state: &Path) -> PathBuf {
+    state.join("cni/containers")
+}
+
+fn record_dir(state: &Path, id: &str) -> PathBuf {
+    records_dir(state).join(id)
+}
+
+/// The adapter's lock (its records, and one plugin call at a time), not host-local's
+/// (`ipam/lock`, taken by the plugin).
+fn lock(state: &Path) -> Result<Flock<File>> {
+    let dir = state.join("cni");
+    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = File::create(dir.join("lock")).context("opening the adapter's lock file")?;
+    Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("locking the adapter's records")
+}
+
+/// Makes host-local's store for `netlab` the lesson's allocator directory, `$NETLAB_STATE/ipam`
+/// (a bind mount, made once per lab): its files named after an address, its `lock` and its
+/// `last_reserved_ip.0` cursor are what the checks look at. host-local walks its store without
+/// following symlinks, hence a mount.
+fn share_store(state: &Path) -> Result<()> {
+    let ipam = state.join("ipam");
+    let store = data_dir(state).join(NETWORK);
+    for dir in [&ipam, &store] {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let same = |a: &Path, b: &Path| -> Result<bool> {
+        let (a, b) = (fs::metadata(a)?, fs::metadata(b)?);
+        Ok(a.dev() == b.dev() && a.ino() == b.ino())
+    };
+    if !same(&ipam, &store)? {
+        let none: Option<&str> = None;
+        mount(Some(&ipam), &store, none, MsFlags::MS_BIND, none)
+            .context("bind-mounting ipam/ as host-local's store")?;
+    }
+    Ok(())
+}
+
+/// Pins the container's network namespace on `<record>/netns`; returns that path (CNI_NETNS).
+fn pin_netns(pid: Pid, record: &Path) -> Result<PathBuf> {
+    let pin = record.join("netns");
+    File::create(&pin).with_context(|| format!("creating {}", pin.display()))?;
+    let source = PathBuf::from(format!("/proc/{pid}/ns/net"));
+    let none: Option<&str> = None;
+    mount(Some(&source), &pin, none, MsFlags::MS_BIND, none)
+        .with_context(|| format!("pinning {}", source.display()))?;
+    Ok(pin)
+}
+
+/// Whether `path` is a pinned network namespace (an nsfs mount), not the empty file under it.
+// `f_type`'s integer type differs between architectures: the cast is needed on some.
+#[allow(clippy::unnecessary_cast)]
+fn pinned(path: &Path) -> bool {
+    const NSFS_MAGIC: i64 = 0x6e73_6673;
+    nix::sys::statfs::statfs(path).is_ok_and(|s| s.filesystem_type().0 as i64 == NSFS_MAGIC)
+}
+
+/// DEL of one recorded container, then its record and pin go. A failed DEL keeps the record
+/// (and the pin), so that the next garbage collection tries again.
+fn remove(state: &Path, id: &str) -> Result<()> {
+    let record = record_dir(state, id);
+    if !record.exists() {
+        return Ok(());
+    }
+    let pin = record.join("netns");
+    // A namespace that was never pinned is gone: DEL without one still frees the address.
+    let netns = if pinned(&pin) {
+        pin.clone()
+    } else {
+        PathBuf::new()
+    };
+    let cached = fs::read_to_string(record.join("result.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok());
+    let deleted = del_list(&network_list(state), id, &netns, cached.as_ref())
+        .and_then(|()| run_plugin(&loopback_network(), &call("DEL", id, &netns, "lo")).map(drop));
+    deleted?;
+    if pinned(&pin) {
+        umount2(&pin, MntFlags::MNT_DETACH).context("unpinning the network namespace")?;
+    }
+    fs::remove_dir_all(&record).with_context(|| format!("removing {}", record.display()))
+}
+
+/// DEL for every record whose owner (the step binary) is gone. Called under the lock.
+fn collect_garbage(state: &Path) -> Result<()> {
+    let Ok(entries) = fs::read_dir(records_dir(state)) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let id = entry.file_name().to_string_lossy().into_owned();
+        let owner: u32 = fs::read_to_string(entry.path().join("owner"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0);
+        if owner == 0 || !Path::new(&format!("/proc/{owner}")).exists() {
+            remove(state, &id).with_context(|| format!("DEL of {id}, whose owner is gone"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The CNI_* variables of one plugin call.
+struct Call<'a> {
+    command: &'static str,
+    id: &'a str,
+    netns: &'a Path,
+    ifname: &'a str,
+}
+
+fn call<'a>(command: &'static str, id: &'a str, netns: &'a Path, ifname: &'a str) -> Call<'a> {
+    Call {
+        command,
+        id,
+        netns,
+        ifname,
+    }
+}
+
+/// One plugin's configuration inside a list: the list's name and version, and `prevResult`.
+fn plugin_config(list: &Value, plugin: &Value, previous: Option<&Value>) -> Value {
+    let mut config = plugin.clone();
+    config["cniVersion"] = list["cniVersion"].clone();
+    config["name"] = list["name"].clone();
+    if let Some(previous) = previous {
+        config["prevResult"] = previous.clone();
+    }
+    config
+}
+
+/// ADD of a network list, in order; the last plugin's result is the list's.
+fn add_list(list: &Value, id: &str, netns: &Path) -> Result<Value> {
+    let mut result: Option<Value> = None;
+    for plugin in list["plugins"].as_array().into_iter().flatten() {
+        let config = plugin_config(list, plugin, result.as_ref());
+        result = Some(run_plugin(&config, &call("ADD", id, netns, IFNAME))?);
+    }
+    result.context("the network list has no plugins")
+}
+
+/// DEL of a network list, in reverse order, each plugin with the cached result. Every plugin
+/// is called even if one fails; the first failure is returned.
+fn del_list(list: &Value, id: &str, netns: &Path, cached: Option<&Value>) -> Result<()> {
+    let mut first_error = None;
+    for plugin in list["plugins"].as_array().into_iter().flatten().rev() {
+        let config = plugin_config(list, plugin, cached);
+        if let Err(e) = run_plugin(&config, &call("DEL", id, netns, IFNAME)) {
+            first_error.get_or_insert(e);
+        }
+    }
+    first_error.map_or(Ok(()), Err)
+}
+
+/// Runs the plugin named by the configuration's `type`, with the configuration on stdin;
+/// returns its result (`null` for DEL, which prints nothing).
+fn run_plugin(config: &Value, call: &Call) -> Result<Value> {
+    let kind = config["type"]
+        .as_str()
+        .context("a plugin configuration without \"type\"")?;
+    let binary = Path::new(PLUGIN_DIR).join(kind);
+    if !binary.is_file() {
+        bail!(
+            "the CNI plugin {} is missing: install containernetworking-plugins \
+             (scripts/install-deps)",
+            binary.display()
+        );
+    }
+    let mut child = Command::new(&binary)
+        .env("CNI_COMMAND", call.command)
+        .env("CNI_CONTAINERID", call.id)
+        .env("CNI_NETNS", call.netns)
+        .env("CNI_IFNAME", call.ifname)
+        .env("CNI_PATH", PLUGIN_DIR)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {}", binary.display()))?;
+    let mut stdin = child.stdin.take().context("the plugin's stdin")?;
+    stdin
+        .write_all(config.to_string().as_bytes())
+        .context("writing the network configuration")?;
+    drop(stdin);
+    let output = child
+        .wait_with_output()
+        .with_context(|| format!("waiting for {}", binary.display()))?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        // The spec's error result: {"code": N, "msg": "...", "details": "..."}.
+        let error: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+        bail!(
+            "CNI {} of plugin {kind} failed ({}): {} {} {}",
+            call.command,
+            output.status,
+            error["msg"].as_str().unwrap_or(stdout.trim()),
+            error["details"].as_str().unwrap_or(""),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    if stdout.trim().is_empty() {
+        return Ok(Value::Null);
+    }
+    serde_json::from_str(&stdout)
+        .with_context(|| format!("{kind} gave a result that is not JSON: {}", stdout.trim()))
+}
