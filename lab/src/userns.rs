@@ -74,8 +74,9 @@ pub fn explain_with(error: Option<nix::Error>, read: impl Fn(&str) -> Option<Str
         format!("allow them with `{allow}`, or ")
     };
     format!(
-        "cannot create the lab as an ordinary user{errno}: {cause}; {allow}let only the check \
-         runner use sudo with `--sudo` (never `sudo cargo`)"
+        "cannot create the lab's user namespace as an ordinary user{errno}: {cause}; {allow}let \
+         only the check runner use sudo with `--sudo` (never `sudo cargo`); `cargo xtask doctor` \
+         says more"
     )
 }
 

@@ -10,6 +10,9 @@ use std::process::Command;
 
 /// Where a static busybox may be.
 const CANDIDATES: [&str; 3] = ["/bin/busybox", "/usr/bin/busybox", "/usr/local/bin/busybox"];
+/// Names the one busybox to use instead of looking in [`CANDIDATES`] (unusual installs, and
+/// the tests of a machine without one).
+const BUSYBOX_VAR: &str = "NETLAB_BUSYBOX";
 
 /// Makes sure the rootfs and the state directory exist.
 pub fn ensure(paths: &Paths) -> Result<()> {
@@ -36,8 +39,12 @@ pub fn ensure(paths: &Paths) -> Result<()> {
 
 /// The first static busybox found; a clear error when there is none.
 pub fn find_static_busybox() -> Result<PathBuf> {
+    let candidates: Vec<PathBuf> = match std::env::var_os(BUSYBOX_VAR) {
+        Some(path) => vec![PathBuf::from(path)],
+        None => CANDIDATES.iter().map(PathBuf::from).collect(),
+    };
     let mut dynamic = None;
-    for candidate in CANDIDATES.iter().map(PathBuf::from) {
+    for candidate in candidates {
         if !candidate.is_file() {
             continue;
         }
