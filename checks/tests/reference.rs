@@ -1,22 +1,27 @@
-//! Proof against the real world: step 05's checks pass for the CNI reference plugins
-//! (`target/debug/cni05`, adapters/cni-05-bridge), and one container set up by the solution
-//! looks like one set up by the plugins, except for the differences listed here with why.
+//! Proof against the real world: the checks of steps 05 and 06 pass for the CNI reference
+//! plugins (`target/debug/cni05` and `cni06`, adapters/cni-05-bridge and cni-06-dnat), and one
+//! container set up by a solution looks like one set up by the plugins, except for the
+//! differences listed here with why. For step 06 (`-p 8080:80`) the nat table is compared in
+//! substance: what it does to the packets that matter (a small reader of iptables-save follows
+//! them through PREROUTING, OUTPUT and POSTROUTING), not rule by rule.
 //!
 //! The plugins come from the system package containernetworking-plugins (`/usr/lib/cni`);
-//! they only ever run inside a lab (the adapter refuses to run anywhere else).
+//! they only ever run inside a lab (the adapters refuse to run anywhere else).
 
 mod common;
 
 use common::{catalog_step, check, entries, lab_script, paths, run, summary, summary_of};
 use serde_json::Value;
 use std::collections::BTreeSet;
+use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
 const ADAPTER: &str = "cni05";
+const ADAPTER_06: &str = "cni06";
 
 fn require_plugins() {
-    for plugin in ["bridge", "host-local", "firewall", "loopback"] {
+    for plugin in ["bridge", "host-local", "firewall", "loopback", "portmap"] {
         let path = Path::new("/usr/lib/cni").join(plugin);
         assert!(
             path.is_file(),
@@ -28,9 +33,14 @@ fn require_plugins() {
 
 #[test]
 fn the_cni_reference_plugins_pass_every_check_of_step_05() {
+    passes_every_check("05", ADAPTER);
+}
+
+/// Fails unless `checker check NN=<adapter>` passes every check of step `number`.
+fn passes_every_check(number: &str, adapter: &str) {
     require_plugins();
-    let step = catalog_step("05");
-    let ran = check(&[paths().target_arg("05", ADAPTER)]);
+    let step = catalog_step(number);
+    let ran = check(&[paths().target_arg(number, adapter)]);
     assert_eq!(
         summary(&ran.stdout),
         summary_of(step.checks.len(), 0),
@@ -45,16 +55,23 @@ fn the_cni_reference_plugins_pass_every_check_of_step_05() {
     }
 }
 
-/// Starts one container (`$1 run --name a -- sleep 30`) in the lab, prints the state in
-/// sections (`== name` then the section's text), stops it, prints what is left.
+/// Starts one container (`$1 run --name a ARGS...`, the arguments after `$1`) in the lab,
+/// prints the state in sections (`== name` then the section's text), stops it, prints what is
+/// left. The `h-get-*` sections ask the container's published port 8080 from the lab host, with
+/// the container's busybox (its mount namespace, the host's network namespace).
 const PICTURE: &str = r#"
 set -u
-"$1" run --name a -- sleep 30 >/dev/null 2>&1 &
+bin=$1; shift
+"$bin" run --name a "$@" >/dev/null 2>&1 &
 step=$!
 pidfile="$NETLAB_STATE/containers/a/pid"
 i=0
 while [ ! -s "$pidfile" ] && [ $i -lt 800 ]; do sleep 0.01; i=$((i+1)); done
 pid=$(cat "$pidfile")
+host_get() { nsenter -t "$pid" -m -- /bin/env PATH=/bin timeout 5 wget -qO- "http://$1/" 2>/dev/null; }
+# A web server in the container (step 06's picture) gets up to 3 s to answer inside it.
+i=0
+while ! nsenter -t "$pid" -m -n -- /bin/env PATH=/bin timeout 2 wget -qO- http://127.0.0.1/ >/dev/null 2>&1 && [ $i -lt 30 ]; do sleep 0.1; i=$((i+1)); done
 section() { echo "== $1"; }
 section c-addr;   nsenter -t "$pid" -n ip -j addr show
 section c-link;   nsenter -t "$pid" -n ip -j link show
@@ -64,7 +81,10 @@ section h-addr;   ip -j addr show
 section h-route;  ip -j route show
 section h-rules;  iptables-save
 section h-sysctl; cat /proc/sys/net/ipv4/ip_forward
+section h-localnet; for i in all default eth0 netlab0; do echo "$i $(cat /proc/sys/net/ipv4/conf/$i/route_localnet)"; done
 section h-ipam;   ls "$NETLAB_STATE/ipam"
+section h-get-host;      host_get 198.51.100.2:8080
+section h-get-localhost; host_get 127.0.0.1:8080
 section c-web;    nsenter -t "$pid" -m -u -i -n -p -r -w -- /bin/env PATH=/bin timeout 5 wget -qO- http://203.0.113.80/
 section c-ping;   nsenter -t "$pid" -m -u -i -n -p -r -w -- /bin/env PATH=/bin ping -c1 -W2 10.0.0.1 >/dev/null && echo ok
 kill -TERM $step; wait $step
@@ -75,11 +95,34 @@ section a-rules;  iptables-save
 section a-ipam;   ls "$NETLAB_STATE/ipam"
 "#;
 
-/// Runs [`PICTURE`] with `binary` in a fresh lab and turns its sections into facts.
-fn picture(binary: &str) -> BTreeSet<String> {
+/// The arguments of step 05's container: no port, a command that waits.
+const SLEEPER: &[&str] = &["--", "sleep", "30"];
+/// Step 06's container: `-p 8080:80` and a web server serving `page of a`.
+const WEB: &[&str] = &[
+    "-p",
+    "8080:80",
+    "--",
+    "sh",
+    "-c",
+    "mkdir -p /tmp/www && echo 'page of a' > /tmp/www/index.html && exec httpd -f -p 80 -h /tmp/www",
+];
+
+/// How the nat table becomes facts.
+#[derive(Clone, Copy, PartialEq)]
+enum Nat {
+    /// Its rules, one fact each (step 05: one rule against a chain per container).
+    Rules,
+    /// What it does to the packets that matter for published ports ([`nat_cases`]): step 06,
+    /// where Docker-style rules and CNI's portmap chains share no spelling.
+    Substance,
+}
+
+/// Runs [`PICTURE`] with `binary run --name a ARGS...` in a fresh lab and turns its sections
+/// into facts.
+fn picture(binary: &str, args: &[&str], nat: Nat) -> BTreeSet<String> {
     let bin = paths().bin(binary);
     let mut command = lab_script(PICTURE);
-    command.arg("picture").arg(&bin);
+    command.arg("picture").arg(&bin).args(args);
     let ran = run(&mut command, Duration::from_secs(60));
     assert_eq!(ran.code, 0, "picturing {binary}:\n{}", ran.describe());
     let mut sections: Vec<(String, String)> = Vec::new();
@@ -93,7 +136,7 @@ fn picture(binary: &str) -> BTreeSet<String> {
     }
     let mut facts = BTreeSet::new();
     for (name, text) in &sections {
-        facts.extend(facts_of(name, text));
+        facts.extend(facts_of(name, text, nat));
     }
     facts
 }
@@ -128,15 +171,14 @@ fn is_up(link: &Value) -> bool {
         .is_some_and(|f| f.iter().any(|x| x == "UP"))
 }
 
-/// One iptables-save line with what names one implementation's bookkeeping taken out: the
-/// comments (`name: "netlab" id: "a-42"`) and CNI's per-container chain hash.
-fn rule(line: &str) -> String {
+/// The words of one iptables-save line without its comments (`-m comment --comment "..."`,
+/// quoted, with escaped quotes inside).
+fn without_comments(line: &str) -> Vec<String> {
     let mut words: Vec<String> = Vec::new();
     let mut parts = line.split_whitespace().peekable();
     while let Some(word) = parts.next() {
         if word == "-m" && parts.peek() == Some(&"comment") {
             parts.next();
-            // --comment "..." (quoted, with escaped quotes inside).
             parts.next();
             let mut text = parts.next().unwrap_or("").to_string();
             while !text.ends_with('"') || text.ends_with("\\\"") {
@@ -147,19 +189,306 @@ fn rule(line: &str) -> String {
             }
             continue;
         }
-        let (colon, bare) = word.strip_prefix(':').map_or(("", word), |w| (":", w));
+        words.push(word.to_string());
+    }
+    words
+}
+
+/// One iptables-save line with what names one implementation's bookkeeping taken out: the
+/// comments (`name: "netlab" id: "a-42"`) and CNI's per-container chain hash.
+fn rule(line: &str) -> String {
+    let mut words: Vec<String> = Vec::new();
+    for word in without_comments(line) {
+        let (colon, bare) = word
+            .strip_prefix(':')
+            .map_or(("", word.as_str()), |w| (":", w));
         if let Some(hash) = bare.strip_prefix("CNI-") {
             if hash.len() == 24 && hash.chars().all(|c| c.is_ascii_hexdigit()) {
                 words.push(format!("{colon}CNI-<hash>"));
                 continue;
             }
         }
-        words.push(word.to_string());
+        words.push(word);
     }
     words.join(" ")
 }
 
-fn facts_of(section: &str, text: &str) -> Vec<String> {
+/// A packet that matters for a published port, as the nat table first sees it.
+struct Case {
+    name: &'static str,
+    /// PREROUTING (it arrives) or OUTPUT (the host sends it).
+    hook: &'static str,
+    iif: Option<&'static str>,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    dport: u16,
+}
+
+/// The packets: the clients of step 06's checks, and two that must not be translated.
+fn nat_cases() -> Vec<Case> {
+    let ip = |s: &str| s.parse::<Ipv4Addr>().expect("an address");
+    let case = |name, hook, iif, src: &str, dst: &str, dport| Case {
+        name,
+        hook,
+        iif,
+        src: ip(src),
+        dst: ip(dst),
+        dport,
+    };
+    vec![
+        case(
+            "tcp from the internet to 198.51.100.2:8080",
+            "PREROUTING",
+            Some("eth0"),
+            "198.51.100.1",
+            "198.51.100.2",
+            8080,
+        ),
+        case(
+            "tcp from the lab host to 198.51.100.2:8080",
+            "OUTPUT",
+            None,
+            "198.51.100.2",
+            "198.51.100.2",
+            8080,
+        ),
+        case(
+            "tcp from the lab host to 127.0.0.1:8080",
+            "OUTPUT",
+            None,
+            "127.0.0.1",
+            "127.0.0.1",
+            8080,
+        ),
+        case(
+            "tcp from the lab host to 10.0.0.1:8080",
+            "OUTPUT",
+            None,
+            "10.0.0.1",
+            "10.0.0.1",
+            8080,
+        ),
+        case(
+            "tcp from the container itself to 198.51.100.2:8080",
+            "PREROUTING",
+            Some("netlab0"),
+            "10.0.0.2",
+            "198.51.100.2",
+            8080,
+        ),
+        case(
+            "tcp from another container to 198.51.100.2:8080",
+            "PREROUTING",
+            Some("netlab0"),
+            "10.0.0.3",
+            "198.51.100.2",
+            8080,
+        ),
+        case(
+            "tcp from a container to 203.0.113.80:8080 (not local)",
+            "PREROUTING",
+            Some("netlab0"),
+            "10.0.0.3",
+            "203.0.113.80",
+            8080,
+        ),
+        case(
+            "tcp from the internet to 198.51.100.2:8081 (not published)",
+            "PREROUTING",
+            Some("eth0"),
+            "198.51.100.1",
+            "198.51.100.2",
+            8081,
+        ),
+    ]
+}
+
+/// The lab host's own addresses (`addrtype LOCAL`).
+fn is_local(a: Ipv4Addr) -> bool {
+    a.is_loopback() || a == Ipv4Addr::new(198, 51, 100, 2) || a == Ipv4Addr::new(10, 0, 0, 1)
+}
+
+/// The interface the lab host routes `dst` out of.
+fn route(dst: Ipv4Addr) -> &'static str {
+    if is_local(dst) {
+        "lo"
+    } else if dst.octets()[..3] == [10, 0, 0] {
+        "netlab0"
+    } else {
+        "eth0"
+    }
+}
+
+/// A packet on its way through the nat table.
+#[derive(Clone)]
+struct Packet {
+    iif: Option<&'static str>,
+    oif: Option<&'static str>,
+    src: Ipv4Addr,
+    dst: Ipv4Addr,
+    dport: u16,
+    mark: u32,
+}
+
+/// What one hook did.
+enum Done {
+    /// No terminal target: on to the next hook unchanged (but for marks).
+    Passed,
+    Accepted,
+    Dnat(Ipv4Addr, u16),
+    Masquerade,
+}
+
+/// The nat table of an iptables-save listing, enough of it to follow packets: the matches and
+/// targets the solution and CNI's bridge and portmap plugins write. Anything else panics, so
+/// that a new rule is read, never ignored.
+struct NatTable {
+    chains: std::collections::BTreeMap<String, Vec<Vec<String>>>,
+}
+
+impl NatTable {
+    fn parse(save: &str) -> NatTable {
+        let mut chains: std::collections::BTreeMap<String, Vec<Vec<String>>> = Default::default();
+        let mut in_nat = false;
+        for line in save.lines() {
+            if let Some(table) = line.strip_prefix('*') {
+                in_nat = table == "nat";
+            } else if in_nat && line.starts_with("-A ") {
+                let words = without_comments(line);
+                chains
+                    .entry(words[1].clone())
+                    .or_default()
+                    .push(words[2..].to_vec());
+            }
+        }
+        NatTable { chains }
+    }
+
+    /// What the nat table does to the first packet of `case`: DNAT or not, and whether the
+    /// translated packet's source is masqueraded on its way out.
+    fn outcome(&self, case: &Case) -> String {
+        let mut packet = Packet {
+            iif: case.iif,
+            oif: None,
+            src: case.src,
+            dst: case.dst,
+            dport: case.dport,
+            mark: 0,
+        };
+        let Done::Dnat(to, port) = self.walk(case.hook, &mut packet, 0) else {
+            return "no DNAT".to_string();
+        };
+        packet.dst = to;
+        packet.dport = port;
+        packet.oif = Some(route(to));
+        packet.iif = None;
+        let source = match self.walk("POSTROUTING", &mut packet, 0) {
+            Done::Masquerade => "source masqueraded",
+            _ => "source kept",
+        };
+        format!("DNAT to {to}:{port} out of {}, {source}", route(to))
+    }
+
+    fn walk(&self, chain: &str, packet: &mut Packet, depth: usize) -> Done {
+        assert!(depth < 16, "nat chains loop at {chain}");
+        for rule in self.chains.get(chain).into_iter().flatten() {
+            if !matches(rule, packet) {
+                continue;
+            }
+            let at = rule
+                .iter()
+                .position(|w| w == "-j")
+                .expect("a rule with a target");
+            let target = rule[at + 1].as_str();
+            let value = |option: &str| {
+                let i = rule.iter().position(|w| w == option);
+                i.and_then(|i| rule.get(i + 1)).cloned().unwrap_or_default()
+            };
+            match target {
+                "ACCEPT" => return Done::Accepted,
+                "RETURN" => return Done::Passed,
+                "MASQUERADE" => return Done::Masquerade,
+                "DNAT" => {
+                    let to = value("--to-destination");
+                    let (ip, port) = to.split_once(':').unwrap_or((to.as_str(), ""));
+                    let port = port.parse().unwrap_or(packet.dport);
+                    return Done::Dnat(ip.parse().expect("a DNAT address"), port);
+                }
+                "MARK" => {
+                    let (v, m) = mark_pair(&value("--set-xmark"));
+                    packet.mark = (packet.mark & !m) ^ v;
+                }
+                user => match self.walk(user, packet, depth + 1) {
+                    Done::Passed => {}
+                    done => return done,
+                },
+            }
+        }
+        Done::Passed
+    }
+}
+
+/// `0x2000/0x2000` as (value, mask).
+fn mark_pair(text: &str) -> (u32, u32) {
+    let hex = |t: &str| u32::from_str_radix(t.trim_start_matches("0x"), 16).expect("a hex mark");
+    match text.split_once('/') {
+        Some((v, m)) => (hex(v), hex(m)),
+        None => (hex(text), u32::MAX),
+    }
+}
+
+/// Whether the matches of a rule (its words before `-j`) hold for `packet` (tcp).
+fn matches(rule: &[String], packet: &Packet) -> bool {
+    let in_net = |cidr: &str, a: Ipv4Addr| {
+        let (net, len) = cidr.split_once('/').unwrap_or((cidr, "32"));
+        let net: Ipv4Addr = net.parse().expect("an address in a rule");
+        let len: u32 = len.parse().expect("a prefix length");
+        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
+        u32::from(a) & mask == u32::from(net) & mask
+    };
+    let iface = |pattern: &str, name: Option<&str>| match (pattern.strip_suffix('+'), name) {
+        (Some(prefix), Some(name)) => name.starts_with(prefix),
+        (None, Some(name)) => name == pattern,
+        (_, None) => false,
+    };
+    let mut words = rule.iter().map(String::as_str);
+    let mut negate = false;
+    while let Some(word) = words.next() {
+        let mut arg = || words.next().expect("an option's value").to_string();
+        let held = match word {
+            "-j" => return true,
+            "!" => {
+                negate = true;
+                continue;
+            }
+            "-m" => {
+                arg();
+                continue;
+            }
+            "-s" => in_net(&arg(), packet.src),
+            "-d" => in_net(&arg(), packet.dst),
+            "-i" => iface(&arg(), packet.iif),
+            "-o" => iface(&arg(), packet.oif),
+            "-p" => arg() == "tcp",
+            "--dport" => arg().parse() == Ok(packet.dport),
+            "--dports" => arg().split(',').any(|p| p.parse() == Ok(packet.dport)),
+            "--dst-type" => (arg() == "LOCAL") == is_local(packet.dst),
+            "--src-type" => (arg() == "LOCAL") == is_local(packet.src),
+            "--mark" => {
+                let (v, m) = mark_pair(&arg());
+                packet.mark & m == v
+            }
+            other => panic!("the nat reader does not know {other} in {}", rule.join(" ")),
+        };
+        if held == negate {
+            return false;
+        }
+        negate = false;
+    }
+    true
+}
+
+fn facts_of(section: &str, text: &str, nat: Nat) -> Vec<String> {
     let mut facts = Vec::new();
     match section {
         "c-addr" | "h-addr" => {
@@ -231,10 +560,18 @@ fn facts_of(section: &str, text: &str) -> Vec<String> {
         }
         "h-rules" | "a-rules" => {
             let when = if section == "h-rules" { "" } else { "after " };
+            if nat == Nat::Substance {
+                let table = NatTable::parse(text);
+                for case in nat_cases() {
+                    facts.push(format!("{when}nat {}: {}", case.name, table.outcome(&case)));
+                }
+            }
             let mut table = String::new();
             for line in text.lines() {
                 if let Some(name) = line.strip_prefix('*') {
                     table = name.to_string();
+                } else if nat == Nat::Substance && table == "nat" {
+                    continue;
                 } else if line.starts_with("-A") || line.starts_with(':') {
                     let shown = if line.starts_with(':') {
                         // `:CHAIN POLICY [counters]`: the chain and its policy only.
@@ -247,6 +584,23 @@ fn facts_of(section: &str, text: &str) -> Vec<String> {
             }
         }
         "h-sysctl" => facts.push(format!("host ip_forward {}", text.trim())),
+        "h-localnet" => {
+            for line in text.lines() {
+                facts.push(format!("host route_localnet {line}"));
+            }
+        }
+        "h-get-host" | "h-get-localhost" => {
+            let to = if section == "h-get-host" {
+                "198.51.100.2:8080"
+            } else {
+                "127.0.0.1:8080"
+            };
+            let body = text.trim();
+            facts.push(format!(
+                "the lab host gets {to}: {}",
+                if body.is_empty() { "(nothing)" } else { body }
+            ));
+        }
         "h-ipam" | "a-ipam" => {
             let when = if section == "h-ipam" { "" } else { "after " };
             for name in text.split_whitespace() {
@@ -264,7 +618,8 @@ fn facts_of(section: &str, text: &str) -> Vec<String> {
 }
 
 /// What may differ between the solution and the CNI plugins, and why. Every other fact must
-/// be the same.
+/// be the same. Step 06's comparison allows these and [`ALLOWED_06`].
+#[rustfmt::skip]
 const ALLOWED: &[(&str, &str)] = &[
     // Hairpin: the CNI config asks for it (hairpinMode, needed for step 06's hairpin NAT).
     ("host port veth* of netlab0 UP hairpin false", "solution: no hairpin mode (step 05 does not need it)"),
@@ -302,44 +657,111 @@ const ALLOWED: &[(&str, &str)] = &[
 #[test]
 fn one_container_by_the_solution_looks_like_one_by_the_cni_plugins() {
     require_plugins();
-    let solution = picture("solution05");
-    let reference = picture(ADAPTER);
-    // The facts both must have: the comparison would prove nothing without them.
-    for needed in [
-        "container addr eth0 10.0.0.2/24",
-        "container route default gateway 10.0.0.1 dev eth0",
-        "host addr netlab0 10.0.0.1/24",
-        "host bridge netlab0 UP",
-        "host ip_forward 1",
-        "web server sees the container as 198.51.100.2",
-        "container pings the gateway: ok",
-        "after host bridge netlab0 UP",
-    ] {
-        for (who, facts) in [("solution", &solution), ("CNI", &reference)] {
+    let solution = picture("solution05", SLEEPER, Nat::Rules);
+    let reference = picture(ADAPTER, SLEEPER, Nat::Rules);
+    compare(&solution, &reference, &NEEDED, ALLOWED);
+}
+
+#[test]
+fn the_cni_reference_plugins_pass_every_check_of_step_06() {
+    passes_every_check("06", ADAPTER_06);
+}
+
+#[test]
+fn one_published_container_by_the_solution_looks_like_one_by_the_cni_plugins() {
+    require_plugins();
+    let solution = picture("solution06", WEB, Nat::Substance);
+    let reference = picture(ADAPTER_06, WEB, Nat::Substance);
+    let needed: Vec<&str> = NEEDED.iter().chain(NEEDED_06).copied().collect();
+    let allowed: Vec<(&str, &str)> = ALLOWED.iter().chain(ALLOWED_06).copied().collect();
+    compare(&solution, &reference, &needed, &allowed);
+}
+
+/// The facts both must have: the comparison would prove nothing without them.
+const NEEDED: [&str; 8] = [
+    "container addr eth0 10.0.0.2/24",
+    "container route default gateway 10.0.0.1 dev eth0",
+    "host addr netlab0 10.0.0.1/24",
+    "host bridge netlab0 UP",
+    "host ip_forward 1",
+    "web server sees the container as 198.51.100.2",
+    "container pings the gateway: ok",
+    "after host bridge netlab0 UP",
+];
+
+/// The facts both must have with `-p 8080:80`.
+const NEEDED_06: &[&str] = &[
+    "host port veth* of netlab0 UP hairpin true",
+    "nat tcp from the internet to 198.51.100.2:8080: DNAT to 10.0.0.2:80 out of netlab0, source kept",
+    "nat tcp from the lab host to 127.0.0.1:8080: DNAT to 10.0.0.2:80 out of netlab0, source masqueraded",
+    "nat tcp from the container itself to 198.51.100.2:8080: DNAT to 10.0.0.2:80 out of netlab0, source masqueraded",
+    "nat tcp from a container to 203.0.113.80:8080 (not local): no DNAT",
+    "nat tcp from the internet to 198.51.100.2:8081 (not published): no DNAT",
+    "after nat tcp from the internet to 198.51.100.2:8080: no DNAT",
+    "host route_localnet netlab0 1",
+    "host route_localnet all 0",
+    "host route_localnet default 0",
+    "host route_localnet eth0 0",
+    "the lab host gets 198.51.100.2:8080: page of a",
+    "the lab host gets 127.0.0.1:8080: page of a",
+];
+
+/// Fails unless both pictures have every `needed` fact and differ only by `allowed` ones.
+fn compare(
+    solution: &BTreeSet<String>,
+    reference: &BTreeSet<String>,
+    needed: &[&str],
+    allowed: &[(&str, &str)],
+) {
+    for needed in needed {
+        for (who, facts) in [("solution", solution), ("CNI", reference)] {
             assert!(
-                facts.contains(needed),
+                facts.contains(*needed),
                 "{who} lacks '{needed}':\n{}",
                 facts.iter().cloned().collect::<Vec<_>>().join("\n")
             );
         }
     }
-    let allowed = |fact: &str| ALLOWED.iter().any(|(a, _)| *a == fact);
+    let allowed = |fact: &str| allowed.iter().any(|(a, _)| *a == fact);
     let mut unexplained = Vec::new();
-    for fact in solution.difference(&reference) {
+    for fact in solution.difference(reference) {
         if !allowed(fact) {
             unexplained.push(format!("only the solution: {fact}"));
         }
     }
-    for fact in reference.difference(&solution) {
+    for fact in reference.difference(solution) {
         if !allowed(fact) {
             unexplained.push(format!("only CNI:          {fact}"));
         }
     }
     assert!(
         unexplained.is_empty(),
-        "differences not in ALLOWED (checks/tests/reference.rs):\n  {}\n--- solution ---\n{}\n--- CNI ---\n{}",
+        "differences not in the allowed lists (checks/tests/reference.rs):\n  {}\n--- solution ---\n{}\n--- CNI ---\n{}",
         unexplained.join("\n  "),
         solution.iter().cloned().collect::<Vec<_>>().join("\n"),
         reference.iter().cloned().collect::<Vec<_>>().join("\n")
     );
 }
+
+/// What may differ with `-p 8080:80` besides [`ALLOWED`] (the nat table is compared in
+/// substance, by the packets of [`nat_cases`], not rule by rule).
+#[rustfmt::skip]
+const ALLOWED_06: &[(&str, &str)] = &[
+    // Which sources are masqueraded towards the container. The solution masquerades what the
+    // host sends into the bridge from any local address (`-o netlab0 --src-type LOCAL`) and a
+    // container's connection to itself; portmap marks, then masquerades, connections from
+    // 127.0.0.1 and from the whole subnet (`-s 10.0.0.0/24`, which also covers the host's
+    // 10.0.0.1). Both are needed only where the reply would otherwise not come back through
+    // the host: 127.0.0.1 and hairpin, the same in both. 06.from-host and 06.from-container
+    // pass either way.
+    ("nat tcp from the lab host to 198.51.100.2:8080: DNAT to 10.0.0.2:80 out of netlab0, source masqueraded", "solution: --src-type LOCAL covers every host address"),
+    ("nat tcp from the lab host to 198.51.100.2:8080: DNAT to 10.0.0.2:80 out of netlab0, source kept", "CNI: portmap masquerades 127.0.0.1 only, the container answers 198.51.100.2 through its gateway"),
+    ("nat tcp from another container to 198.51.100.2:8080: DNAT to 10.0.0.2:80 out of netlab0, source kept", "solution: hairpin masquerading for the publishing container only"),
+    ("nat tcp from another container to 198.51.100.2:8080: DNAT to 10.0.0.2:80 out of netlab0, source masqueraded", "CNI: portmap's hairpin rule is -s <subnet>"),
+    // FORWARD on a DROP-policy host (06.docker-host): the solution's shared rules of step 05
+    // accept everything to the bridge; the firewall plugin accepts only replies, and portmap
+    // adds no filter rule (containernetworking/plugins#467), so the adapter adds one rule to
+    // CNI-ADMIN, the firewall plugin's chain for the administrator, and keeps it.
+    ("filter: -A CNI-ADMIN -o netlab0 -m conntrack --ctstate DNAT -j ACCEPT", "cni06: published (DNATed) connections pass FORWARD"),
+    ("after filter: -A CNI-ADMIN -o netlab0 -m conntrack --ctstate DNAT -j ACCEPT", "cni06: the shared rule stays"),
+];

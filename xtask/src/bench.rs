@@ -5,7 +5,7 @@
 //! file's [`in_lab`], starts the step binaries there and times them.
 
 use crate::workspace::Paths;
-use crate::{build, messages, rootfs};
+use crate::{build, messages, rootfs, workspace};
 use anyhow::{bail, Context, Result};
 use std::process::{Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -44,25 +44,39 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         c.arg("lab-up-down").args(&common);
         c
     })?;
-    let solution = paths.binary("solution01");
-    let check = time(runs, || {
-        let mut c = Command::new(&checker);
-        c.arg("check")
-            .args(&common)
-            .arg(format!("01={}", solution.display()));
-        c
-    })?;
     let mut report = format!(
         "netlab benchmark, {runs} runs each, medians (min-max)\n\n\
          | what | median (min-max) | target | ratio |\n\
          |---|---|---|---|\n\
-         | lab up and down | {} | < 100 ms | {:.2} to target |\n\
-         | check 01 --solution (built) | {} | < 2 s | {:.2} to target |\n",
+         | lab up and down | {} | < 100 ms | {:.2} to target |\n",
         describe(&lab),
         median(&lab).as_secs_f64() / 0.1,
-        describe(&check),
-        median(&check).as_secs_f64() / 2.0,
     );
+    // Every step's checks against its solution, as `cargo xtask check NN --solution` runs
+    // them once built: the steps in turn within each run, so that drift touches them alike.
+    let steps = workspace::steps(&paths)?;
+    let mut checks: Vec<Vec<Duration>> = vec![Vec::new(); steps.len()];
+    for _ in 0..runs.max(1) {
+        for (step, times) in steps.iter().zip(&mut checks) {
+            let solution = paths.binary(&step.binary(true));
+            times.push(time_once(|| {
+                let mut c = Command::new(&checker);
+                c.arg("check")
+                    .args(&common)
+                    .arg(format!("{}={}", step.number, solution.display()));
+                c
+            })?);
+        }
+    }
+    for (step, times) in steps.iter().zip(&mut checks) {
+        times.sort();
+        report.push_str(&format!(
+            "| check {} --solution (built) | {} | < 2 s | {:.2} to target |\n",
+            step.number,
+            describe(times),
+            median(times).as_secs_f64() / 2.0,
+        ));
+    }
     print!("{report}");
     // The container measurements, in one lab.
     let output = Command::new(&checker)
@@ -91,20 +105,25 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
 }
 
 fn time(runs: usize, command: impl Fn() -> Command) -> Result<Vec<Duration>> {
-    let mut times = Vec::with_capacity(runs);
-    for _ in 0..runs.max(1) {
-        let start = Instant::now();
-        let status = command()
-            .stdout(Stdio::null())
-            .status()
-            .context("running the checker")?;
-        times.push(start.elapsed());
-        if !status.success() {
-            bail!("a benchmark run failed ({status}): run it by hand to see why");
-        }
-    }
+    let mut times = (0..runs.max(1))
+        .map(|_| time_once(&command))
+        .collect::<Result<Vec<_>>>()?;
     times.sort();
     Ok(times)
+}
+
+/// Runs the command once to its end; its time, or an error if it failed.
+fn time_once(command: impl Fn() -> Command) -> Result<Duration> {
+    let start = Instant::now();
+    let status = command()
+        .stdout(Stdio::null())
+        .status()
+        .context("running the checker")?;
+    let took = start.elapsed();
+    if !status.success() {
+        bail!("a benchmark run failed ({status}): run it by hand to see why");
+    }
+    Ok(took)
 }
 
 fn median(sorted: &[Duration]) -> Duration {
@@ -151,26 +170,45 @@ pub fn in_lab(args: &[String]) -> Result<ExitCode> {
         baseline: bin_dir.join("fixture-fail"),
         solution: bin_dir.join("solution05"),
         cni: bin_dir.join("cni05"),
+        solution06: bin_dir.join("solution06"),
+        cni06: bin_dir.join("cni06"),
     };
     let runs = runs.max(3);
     let cni = lab.cni.is_file() && std::path::Path::new("/usr/lib/cni/bridge").is_file();
+    let cni06 = lab.cni06.is_file() && std::path::Path::new("/usr/lib/cni/portmap").is_file();
 
     // One container at a time on an existing bridge: the three binaries in turn, so that any
     // drift of the machine touches them alike. The baseline is a container with a network
     // namespace and no networking: what is left is the attaching.
+    // Publishing one port (`-p 8080:80`) is measured the same way, with step 06's binaries.
     let (mut baseline, mut solution, mut reference) = (Vec::new(), Vec::new(), Vec::new());
-    lab.cycle(&lab.solution, "warm-solution")?;
+    let (mut published, mut reference_published) = (Vec::new(), Vec::new());
+    lab.cycle(&lab.solution, NO_PORT, "warm-solution")?;
+    lab.cycle(&lab.solution06, ONE_PORT, "warm-solution06")?;
     if cni {
-        lab.cycle(&lab.cni, "warm-cni")?;
+        lab.cycle(&lab.cni, NO_PORT, "warm-cni")?;
+    }
+    if cni06 {
+        lab.cycle(&lab.cni06, ONE_PORT, "warm-cni06")?;
     }
     for i in 0..runs {
-        baseline.push(lab.cycle(&lab.baseline, &format!("base{i}"))?);
-        solution.push(lab.cycle(&lab.solution, &format!("sol{i}"))?);
+        baseline.push(lab.cycle(&lab.baseline, NO_PORT, &format!("base{i}"))?);
+        solution.push(lab.cycle(&lab.solution, NO_PORT, &format!("sol{i}"))?);
         if cni {
-            reference.push(lab.cycle(&lab.cni, &format!("cni{i}"))?);
+            reference.push(lab.cycle(&lab.cni, NO_PORT, &format!("cni{i}"))?);
+        }
+        published.push(lab.cycle(&lab.solution06, ONE_PORT, &format!("pub{i}"))?);
+        if cni06 {
+            reference_published.push(lab.cycle(&lab.cni06, ONE_PORT, &format!("cnipub{i}"))?);
         }
     }
-    for times in [&mut baseline, &mut solution, &mut reference] {
+    for times in [
+        &mut baseline,
+        &mut solution,
+        &mut reference,
+        &mut published,
+        &mut reference_published,
+    ] {
         times.sort();
     }
     let base = median(&baseline);
@@ -194,9 +232,25 @@ pub fn in_lab(args: &[String]) -> Result<ExitCode> {
     } else {
         out.push_str("| container start, CNI bridge plugin | (not measured: no cni05 or no /usr/lib/cni) | | |\n");
     }
+    out.push_str(&format!(
+        "| container start -p 8080:80, solution06 | {} | | attach+publish {:.1} ms |\n",
+        describe(&published),
+        ms(attach(&published)),
+    ));
+    if cni06 {
+        out.push_str(&format!(
+            "| container start -p 8080:80, CNI bridge+portmap (cni06) | {} | | attach+publish \
+             {:.1} ms, CNI/solution {:.2} |\n",
+            describe(&reference_published),
+            ms(attach(&reference_published)),
+            ms(attach(&reference_published)) / ms(attach(&published)).max(0.001),
+        ));
+    } else {
+        out.push_str("| container start -p 8080:80, CNI portmap plugin | (not measured: no cni06 or no /usr/lib/cni/portmap) | | |\n");
+    }
 
     // Memory: the lab's first process, an idle container and its step binary.
-    let idle = lab.start(&lab.solution, "idle")?;
+    let idle = lab.start(&lab.solution, NO_PORT, "idle")?;
     // The PID file is written as the container is released: wait for its command to run.
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline
@@ -226,7 +280,7 @@ pub fn in_lab(args: &[String]) -> Result<ExitCode> {
         let mut times = Vec::new();
         for i in 0..CONTAINERS {
             let start = Instant::now();
-            let started = lab.start(binary, &format!("{name}-many{i}"))?;
+            let started = lab.start(binary, NO_PORT, &format!("{name}-many{i}"))?;
             times.push(start.elapsed());
             running.push(started);
         }
@@ -255,7 +309,13 @@ struct Lab {
     baseline: std::path::PathBuf,
     solution: std::path::PathBuf,
     cni: std::path::PathBuf,
+    solution06: std::path::PathBuf,
+    cni06: std::path::PathBuf,
 }
+
+/// The `run` options of a container that publishes nothing, and of one publishing a port.
+const NO_PORT: &[&str] = &[];
+const ONE_PORT: &[&str] = &["-p", "8080:80"];
 
 /// A running container and its step binary.
 struct Started {
@@ -264,11 +324,14 @@ struct Started {
 }
 
 impl Lab {
-    /// Starts `binary run --name NAME -- sleep 600`; returns once the container runs.
-    fn start(&self, binary: &std::path::Path, name: &str) -> Result<Started> {
+    /// Starts `binary run --name NAME OPTIONS... -- sleep 600`; returns once the container
+    /// runs.
+    fn start(&self, binary: &std::path::Path, options: &[&str], name: &str) -> Result<Started> {
         let pid_file = self.state.join("containers").join(name).join("pid");
         let mut step = Command::new(binary)
-            .args(["run", "--name", name, "--", "sleep", "600"])
+            .args(["run", "--name", name])
+            .args(options)
+            .args(["--", "sleep", "600"])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -295,9 +358,9 @@ impl Lab {
     }
 
     /// Starts a container, stops it; returns the time it took to run.
-    fn cycle(&self, binary: &std::path::Path, name: &str) -> Result<Duration> {
+    fn cycle(&self, binary: &std::path::Path, options: &[&str], name: &str) -> Result<Duration> {
         let start = Instant::now();
-        let started = self.start(binary, name)?;
+        let started = self.start(binary, options, name)?;
         let took = start.elapsed();
         started.stop()?;
         Ok(took)

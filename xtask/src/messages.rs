@@ -144,8 +144,9 @@ cargo xtask test [-- CARGO TEST ARGS...]
 
 pub const BENCH_USAGE: &str = "\
 cargo xtask bench [--runs N]
-  Measures lab up and down, and checking step 01's solution, N times each (default 20);
+  Measures lab up and down, and checking every step's solution, N times each (default 20);
   in one lab: attaching a container to the bridge (solution05 vs the CNI bridge plugin),
+  attaching it and publishing one port (solution06 vs the CNI bridge and portmap plugins),
   containers 1-10 vs 91-100 on one bridge, and resident memory (lab, idle container);
   prints a table of medians and writes target/netlab/bench.md.
 ";

@@ -1,12 +1,14 @@
-//! Step 05 done by the real world: the CNI reference plugins (`bridge`, `host-local`,
-//! `firewall`, `loopback` from containernetworking-plugins, in `/usr/lib/cni`) called the way
-//! a container runtime calls them, per the CNI 1.0 spec.
+//! Steps 05 and 06 done by the real world: the CNI reference plugins (`bridge`, `host-local`,
+//! `firewall`, `portmap`, `loopback` from containernetworking-plugins, in `/usr/lib/cni`)
+//! called the way a container runtime calls them, per the CNI 1.0 spec. The binaries are
+//! `cni05` (this crate) and `cni06` (adapters/cni-06-dnat, which adds `portmap`).
 //!
 //! - ADD, on the lab host, once the container's namespaces exist: `loopback` for `lo`, then
-//!   the network list `netlab` (`bridge` with `host-local` IPAM, then `firewall`), each plugin
-//!   getting the previous one's result as `prevResult`. The final result is cached.
+//!   the network list `netlab` (`bridge` with `host-local` IPAM, then `firewall`, then for
+//!   step 06 `portmap` with the container's ports as its `portMappings` runtime argument),
+//!   each plugin getting the previous one's result as `prevResult`. The final result is cached.
 //! - DEL, after the container ended: the list in reverse order, each plugin getting the cached
-//!   result as `prevResult`, then `loopback`.
+//!   result as `prevResult` and the runtime arguments of the ADD, then `loopback`.
 //!
 //! What a runtime does besides calling plugins, this adapter does too:
 //! - it pins the container's network namespace (a bind mount of `/proc/<pid>/ns/net`, as
@@ -14,18 +16,24 @@
 //!   `eth0` after the container's last process is gone: without it, `bridge` cannot learn the
 //!   container's address and leaves its MASQUERADE chain behind;
 //! - it keeps a record of every container it added (`$NETLAB_STATE/cni/containers/<id>`: the
-//!   owner's PID, the pinned namespace, the cached result) and, before each ADD, runs DEL for
-//!   the records whose owner is gone (a step binary killed with SIGKILL), as runtimes garbage
-//!   collect their dead sandboxes: `host-local` itself never takes an address back;
+//!   owner's PID, the pinned namespace, the configuration and runtime arguments of the ADD,
+//!   the cached result) and, before each ADD, runs DEL for the records whose owner is gone
+//!   (a step binary killed with SIGKILL), as runtimes garbage collect their dead sandboxes:
+//!   `host-local` itself never takes an address back, nor `portmap` a host port;
 //! - it makes one ADD or DEL at a time (its own lock): the `firewall` plugin's shared rules are
-//!   checked then inserted, and concurrent ADDs add them twice.
+//!   checked then inserted, and concurrent ADDs add them twice;
+//! - with ports (step 06), it refuses a host port that a live container publishes, before ADD
+//!   (CNI leaves conflicts to the runtime), keeps the configuration and runtime arguments of
+//!   each ADD with the record (portmap's DEL does nothing without the port mappings), and
+//!   lets published connections through a FORWARD chain whose policy is DROP
+//!   ([`ADMIT_PUBLISHED`]).
 //!
 //! Everything stays in the lab: the adapter refuses to run unless `NETLAB_STATE` is set and the
 //! network namespace it runs in is a lab host; `host-local`'s data directory is under
 //! `$NETLAB_STATE`; `firewall` is told to use iptables (never firewalld over D-Bus).
 
 use anyhow::{bail, Context, Result};
-use container::Pid;
+use container::{Pid, Port};
 use lab::addresses::{HOST_ADDR, HOST_UPLINK};
 use nix::fcntl::{Flock, FlockArg};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -50,31 +58,53 @@ pub const SUBNET: &str = "10.0.0.0/24";
 pub const GATEWAY: &str = "10.0.0.1";
 
 /// The network list a runtime would read from `/etc/cni/net.d/netlab.conflist`, with
-/// host-local's data under the lab's state directory.
-pub fn network_list(state: &Path) -> Value {
-    json!({
-        "cniVersion": CNI_VERSION,
-        "name": NETWORK,
-        "plugins": [
-            {
-                "type": "bridge",
-                "bridge": BRIDGE,
-                "isGateway": true,
-                "ipMasq": true,
-                "hairpinMode": true,
-                "ipam": {
-                    "type": "host-local",
-                    "subnet": SUBNET,
-                    "gateway": GATEWAY,
-                    "routes": [{ "dst": "0.0.0.0/0" }],
-                    "dataDir": data_dir(state),
-                }
-            },
-            // The FORWARD ACCEPT rules of a host whose FORWARD policy is DROP, as in podman's
-            // default list. `backend: iptables`: never talk to the machine's firewalld.
-            { "type": "firewall", "backend": "iptables" }
-        ]
-    })
+/// host-local's data under the lab's state directory. With `portmap`, the list ends with the
+/// `portmap` plugin (step 06), which declares the `portMappings` capability: the runtime then
+/// passes each container's published ports in that plugin's `runtimeConfig`.
+pub fn network_list(state: &Path, portmap: bool) -> Value {
+    let mut plugins = vec![
+        json!({
+            "type": "bridge",
+            "bridge": BRIDGE,
+            "isGateway": true,
+            "ipMasq": true,
+            "hairpinMode": true,
+            "ipam": {
+                "type": "host-local",
+                "subnet": SUBNET,
+                "gateway": GATEWAY,
+                "routes": [{ "dst": "0.0.0.0/0" }],
+                "dataDir": data_dir(state),
+            }
+        }),
+        // The FORWARD ACCEPT rules of a host whose FORWARD policy is DROP, as in podman's
+        // default list. `backend: iptables`: never talk to the machine's firewalld.
+        json!({ "type": "firewall", "backend": "iptables" }),
+    ];
+    if portmap {
+        // As in podman's default list. `snat` (its default) masquerades, by a mark, what
+        // reaches a published port from 127.0.0.1 or from the container itself.
+        plugins.push(json!({
+            "type": "portmap",
+            "capabilities": { "portMappings": true },
+            "snat": true,
+        }));
+    }
+    json!({ "cniVersion": CNI_VERSION, "name": NETWORK, "plugins": plugins })
+}
+
+/// The `portMappings` runtime argument (CNI CONVENTIONS) of a container's published ports.
+pub fn port_mappings(ports: &[Port]) -> Value {
+    ports
+        .iter()
+        .map(|p| {
+            json!({
+                "hostPort": p.host,
+                "containerPort": p.container,
+                "protocol": p.protocol.name(),
+            })
+        })
+        .collect()
 }
 
 /// The loopback network: `lo` up in the container.
@@ -82,28 +112,124 @@ pub fn loopback_network() -> Value {
     json!({ "cniVersion": CNI_VERSION, "name": "lo", "type": "loopback" })
 }
 
-/// Runtime hook, on the lab host: the container's networking, by CNI ADD.
-pub fn add(name: &str, pid: Pid) -> Result<()> {
+/// Runtime hook, on the lab host: the container's networking, by CNI ADD. With `ports`
+/// (`Some`, step 06), the network list has `portmap` and publishes them; a host port that a
+/// live container already publishes is refused before anything is added.
+pub fn add(name: &str, pid: Pid, ports: Option<&[Port]>) -> Result<()> {
     let state = lab_only()?;
     let id = container_id(name, pid);
     let record = record_dir(&state, &id);
+    let list = network_list(&state, ports.is_some());
+    let runtime = json!({ "portMappings": port_mappings(ports.unwrap_or_default()) });
     // One ADD or DEL at a time: `firewall` checks then inserts its shared jump rules, and ten
     // ADDs at once leave `-A CNI-FORWARD -j CNI-ADMIN` three times (05.concurrent).
     let _lock = lock(&state)?;
     collect_garbage(&state)?;
+    refuse_taken(&state, ports.unwrap_or_default())?;
     share_store(&state)?;
     fs::create_dir_all(&record).with_context(|| format!("creating {}", record.display()))?;
-    fs::write(record.join("owner"), std::process::id().to_string())
-        .context("recording the container's owner")?;
-    let added = pin_netns(pid, &record).and_then(|netns| {
-        run_plugin(&loopback_network(), &call("ADD", &id, &netns, "lo"))?;
-        let result = add_list(&network_list(&state), &id, &netns)?;
-        fs::write(record.join("result.json"), result.to_string()).context("caching the result")
+    // What DEL needs, whoever runs it (this process or a later one collecting garbage): the
+    // owner, and the configuration and runtime arguments of the ADD, as libcni caches them.
+    let written = [
+        ("owner", std::process::id().to_string()),
+        ("config.json", list.to_string()),
+        ("runtime.json", runtime.to_string()),
+    ]
+    .into_iter()
+    .try_for_each(|(file, text)| {
+        fs::write(record.join(file), text).with_context(|| format!("recording {file}"))
     });
+    let added = written
+        .and_then(|()| pin_netns(pid, &record))
+        .and_then(|netns| {
+            run_plugin(&loopback_network(), &call("ADD", &id, &netns, "lo"))?;
+            let result = add_list(&list, &runtime, &id, &netns)?;
+            if ports.is_some() {
+                admit_published()?;
+            }
+            fs::write(record.join("result.json"), result.to_string()).context("caching the result")
+        });
     if let Err(e) = added {
         // As a runtime does after a failed ADD: DEL what may have been done.
         let _ = remove(&state, &id);
         return Err(e.context(format!("CNI ADD of container {name}")));
+    }
+    Ok(())
+}
+
+/// The rule of a host whose FORWARD policy is DROP that lets published ports in. `firewall`
+/// accepts only replies towards a container and `portmap` adds no filter rule: a connection
+/// DNATed to a container is dropped in FORWARD (containernetworking/plugins#467, closed
+/// unfixed). The runtime adds it, once, to `CNI-ADMIN`, the chain `firewall` keeps for the
+/// administrator's rules: it accepts only connections whose destination was translated, i.e.
+/// published ports, as Docker's per-port ACCEPT rules do.
+pub const ADMIT_PUBLISHED: &[&str] = &[
+    "-o",
+    BRIDGE,
+    "-m",
+    "conntrack",
+    "--ctstate",
+    "DNAT",
+    "-m",
+    "comment",
+    "--comment",
+    "netlab: published ports (DNAT) into the bridge",
+    "-j",
+    "ACCEPT",
+];
+
+/// Adds [`ADMIT_PUBLISHED`] to `CNI-ADMIN` unless it is there (under the adapter's lock).
+fn admit_published() -> Result<()> {
+    let iptables = |command: &str| {
+        Command::new("iptables")
+            .args(["-w", command, "CNI-ADMIN"])
+            .args(ADMIT_PUBLISHED)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .context("running iptables: is it installed?")
+    };
+    if iptables("-C")?.success() {
+        return Ok(());
+    }
+    let status = iptables("-A")?;
+    if !status.success() {
+        bail!("iptables -A CNI-ADMIN (accepting published ports in FORWARD) failed ({status})");
+    }
+    Ok(())
+}
+
+/// Fails, naming the port and the container, if one of `ports` is a host port that a recorded
+/// container publishes (after garbage collection, every record has a live owner). CNI leaves
+/// this to the runtime: `portmap` would add a second DNAT rule that never matches.
+fn refuse_taken(state: &Path, ports: &[Port]) -> Result<()> {
+    if ports.is_empty() {
+        return Ok(());
+    }
+    let Ok(entries) = fs::read_dir(records_dir(state)) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let runtime: Value = fs::read_to_string(entry.path().join("runtime.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or(Value::Null);
+        for mapping in runtime["portMappings"].as_array().into_iter().flatten() {
+            let taken = ports.iter().find(|p| {
+                mapping["hostPort"].as_u64() == Some(u64::from(p.host))
+                    && mapping["protocol"].as_str() == Some(p.protocol.name())
+            });
+            if let Some(port) = taken {
+                let id = entry.file_name().to_string_lossy().into_owned();
+                let owner = id.rsplit_once('-').map_or(id.as_str(), |(name, _)| name);
+                bail!(
+                    "host port {}/{} is already published by container {owner}",
+                    port.host,
+                    port.protocol.name()
+                );
+            }
+        }
     }
     Ok(())
 }
@@ -232,10 +358,15 @@ fn remove(state: &Path, id: &str) -> Result<()> {
     } else {
         PathBuf::new()
     };
-    let cached = fs::read_to_string(record.join("result.json"))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok());
-    let deleted = del_list(&network_list(state), id, &netns, cached.as_ref())
+    let read = |file: &str| -> Option<Value> {
+        let text = fs::read_to_string(record.join(file)).ok()?;
+        serde_json::from_str(&text).ok()
+    };
+    let cached = read("result.json");
+    // The configuration of the ADD; a record without one was made by cni05 before it kept it.
+    let list = read("config.json").unwrap_or_else(|| network_list(state, false));
+    let runtime = read("runtime.json").unwrap_or(Value::Null);
+    let deleted = del_list(&list, &runtime, id, &netns, cached.as_ref())
         .and_then(|()| run_plugin(&loopback_network(), &call("DEL", id, &netns, "lo")).map(drop));
     deleted?;
     if pinned(&pin) {
@@ -279,11 +410,19 @@ fn call<'a>(command: &'static str, id: &'a str, netns: &'a Path, ifname: &'a str
     }
 }
 
-/// One plugin's configuration inside a list: the list's name and version, and `prevResult`.
-fn plugin_config(list: &Value, plugin: &Value, previous: Option<&Value>) -> Value {
+/// One plugin's configuration inside a list: the list's name and version, `prevResult`, and
+/// the runtime arguments of the capabilities it declares, as `runtimeConfig` (CNI CONVENTIONS).
+fn plugin_config(list: &Value, plugin: &Value, runtime: &Value, previous: Option<&Value>) -> Value {
     let mut config = plugin.clone();
     config["cniVersion"] = list["cniVersion"].clone();
     config["name"] = list["name"].clone();
+    if let Some(capabilities) = plugin["capabilities"].as_object() {
+        for (capability, wanted) in capabilities {
+            if wanted.as_bool() == Some(true) && !runtime[capability].is_null() {
+                config["runtimeConfig"][capability] = runtime[capability].clone();
+            }
+        }
+    }
     if let Some(previous) = previous {
         config["prevResult"] = previous.clone();
     }
@@ -291,10 +430,10 @@ fn plugin_config(list: &Value, plugin: &Value, previous: Option<&Value>) -> Valu
 }
 
 /// ADD of a network list, in order; the last plugin's result is the list's.
-fn add_list(list: &Value, id: &str, netns: &Path) -> Result<Value> {
+fn add_list(list: &Value, runtime: &Value, id: &str, netns: &Path) -> Result<Value> {
     let mut result: Option<Value> = None;
     for plugin in list["plugins"].as_array().into_iter().flatten() {
-        let config = plugin_config(list, plugin, result.as_ref());
+        let config = plugin_config(list, plugin, runtime, result.as_ref());
         result = Some(run_plugin(&config, &call("ADD", id, netns, IFNAME))?);
     }
     result.context("the network list has no plugins")
@@ -302,10 +441,16 @@ fn add_list(list: &Value, id: &str, netns: &Path) -> Result<Value> {
 
 /// DEL of a network list, in reverse order, each plugin with the cached result. Every plugin
 /// is called even if one fails; the first failure is returned.
-fn del_list(list: &Value, id: &str, netns: &Path, cached: Option<&Value>) -> Result<()> {
+fn del_list(
+    list: &Value,
+    runtime: &Value,
+    id: &str,
+    netns: &Path,
+    cached: Option<&Value>,
+) -> Result<()> {
     let mut first_error = None;
     for plugin in list["plugins"].as_array().into_iter().flatten().rev() {
-        let config = plugin_config(list, plugin, cached);
+        let config = plugin_config(list, plugin, runtime, cached);
         if let Err(e) = run_plugin(&config, &call("DEL", id, netns, IFNAME)) {
             first_error.get_or_insert(e);
         }

@@ -280,7 +280,7 @@ fn stale(probe: &Probe) -> Verdict {
     };
     let dnat = nat_rules()
         .into_iter()
-        .filter(|r| r.contains("DNAT") && r.contains("--dport 8080"))
+        .filter(|r| is_dnat(r) && names_port(r, 8080))
         .count();
     if dnat != 1 {
         return Err(Outcome::failed(
@@ -314,12 +314,13 @@ fn cleanup(probe: &Probe) -> Verdict {
     let addresses: Vec<Ipv4Addr> = [&one, &two].into_iter().filter_map(address).collect();
     stop_all(vec![one, two])?;
     // Theirs: any DNAT rule, any rule naming their ports or their addresses. The shared rules
-    // (the chain, its jumps, the localhost MASQUERADE) may stay, as docker0's do.
+    // (the chain, its jumps, the localhost MASQUERADE) may stay, as docker0's do, whatever
+    // their names (CNI's portmap jumps to a chain called CNI-HOSTPORT-DNAT).
     let theirs = |rule: &String| {
-        rule.contains("DNAT")
-            || ["8080", "8081", "5353"]
-                .iter()
-                .any(|port| rule.contains(&format!("--dport {port}")))
+        is_dnat(rule)
+            || [8080, 8081, 5353]
+                .into_iter()
+                .any(|port| names_port(rule, port))
             || addresses
                 .iter()
                 .any(|a| rule.contains(&format!("{a}/32")) || rule.contains(&format!("{a}:")))
@@ -459,6 +460,23 @@ fn said(got: &Result<String>) -> String {
     }
 }
 
+/// Whether a rule (as `iptables -S` writes it) translates destinations: its target is DNAT,
+/// whatever the chain's names.
+fn is_dnat(rule: &str) -> bool {
+    let words: Vec<&str> = rule.split_whitespace().collect();
+    words.windows(2).any(|w| w == ["-j", "DNAT"])
+}
+
+/// Whether a rule matches destination port `port`: `--dport PORT` or a `--dports` list
+/// (multiport, as CNI's portmap writes its jumps) holding it.
+fn names_port(rule: &str, port: u16) -> bool {
+    let words: Vec<&str> = rule.split_whitespace().collect();
+    words.windows(2).any(|w| {
+        matches!(w[0], "--dport" | "--dports")
+            && w[1].split([',', ':']).any(|p| p == port.to_string())
+    })
+}
+
 /// The nat table's rules (`-A ...` lines), as `iptables -S` writes them.
 fn nat_rules() -> Vec<String> {
     netcmd::run("iptables", &["-w", "-t", "nat", "-S"])
@@ -538,5 +556,35 @@ fn with_more(outcome: Outcome, more: &str) -> Outcome {
             observed: format!("{observed}\n{more}"),
         },
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dnat_rule_is_one_whose_target_is_dnat_whatever_the_chains_are_called() {
+        let docker = "-A NETLAB-PORTS -p tcp -m tcp --dport 8080 -m comment --comment \
+                      netlab:web:4242 -j DNAT --to-destination 10.0.0.2:80";
+        let portmap = "-A CNI-DN-a17def123e9711a5b42cb -p tcp -m tcp --dport 8080 -j DNAT \
+                       --to-destination 10.0.0.2:80";
+        let shared_jump = "-A PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT";
+        assert!(is_dnat(docker) && is_dnat(portmap));
+        assert!(!is_dnat(shared_jump));
+    }
+
+    #[test]
+    fn a_rule_names_a_port_by_dport_or_in_a_multiport_list() {
+        assert!(names_port("-A X -p tcp -m tcp --dport 8080 -j DNAT", 8080));
+        assert!(names_port(
+            "-A CNI-HOSTPORT-DNAT -p tcp -m multiport --dports 8081,8080 -j CNI-DN-1",
+            8080
+        ));
+        assert!(!names_port(
+            "-A X -p tcp -m tcp --dport 80801 -j DNAT",
+            8080
+        ));
+        assert!(!names_port("-A X -p tcp -m tcp --dport 80 -j DNAT", 8080));
     }
 }
