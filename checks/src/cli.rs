@@ -58,7 +58,9 @@ pub fn parse(args: &[String]) -> Result<Request> {
     let mut rootfs = None;
     let mut state = None;
     let mut json = false;
-    let mut jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Checks mostly wait (for containers, replies, a lock held on purpose): two labs per core,
+    // at most eight at once.
+    let mut jobs = std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8));
     let mut only = None;
     let mut profile = Profile::Fresh;
     let mut check = None;
