@@ -15,27 +15,18 @@ use std::time::Duration;
 
 /// On the lab host: start the solution's container in the background, wait for its PID file,
 /// print its routing table as JSON, stop it.
-const SCRIPT: &str = r#"set -e
-"$BIN" run --name c1 -- sleep 30 &
-background=$!
-trap 'kill $background 2>/dev/null || true' EXIT
-pid_file="$NETLAB_STATE/containers/c1/pid"
-tries=0
-until [ -s "$pid_file" ]; do
-  if ! kill -0 $background 2>/dev/null || [ $tries -ge 800 ]; then
-    echo 'the container c1 did not start' >&2; exit 1
-  fi
-  tries=$((tries + 1)); sleep 0.01
-done
-nsenter -t "$(cat "$pid_file")" -n ip -j route show
-kill $background
-wait $background || true
-trap - EXIT
-"#;
+fn script() -> String {
+    format!(
+        "set -e\ntrap 'kill $background 2>/dev/null || true' EXIT\n{}\
+         nsenter -t \"$(cat \"$pid_file\")\" -n ip -j route show\n\
+         kill $background\nwait $background || true\ntrap - EXIT\n",
+        common::start_c1("-- sleep 30")
+    )
+}
 
 #[test]
 fn solution_routes() {
-    let mut command = common::lab_script(SCRIPT);
+    let mut command = common::lab_script(&script());
     command.env("BIN", paths().bin(step_bins("03").solution));
     let ran = run(&mut command, Duration::from_secs(60));
     assert_eq!(ran.code, 0, "{}", ran.describe());

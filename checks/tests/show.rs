@@ -14,23 +14,16 @@ use std::time::{Duration, Instant};
 
 /// On the lab host: c1 of step 05's solution in the background; its PID into `$READY` once it
 /// runs; then wait for `$STOP` (or 60 s), and end cleanly.
-const SCRIPT: &str = r#"set -e
-"$BIN" run --name c1 -- sleep 60 >/dev/null 2>&1 &
-background=$!
-pid_file="$NETLAB_STATE/containers/c1/pid"
-tries=0
-until [ -s "$pid_file" ]; do
-  if ! kill -0 $background 2>/dev/null || [ $tries -ge 800 ]; then
-    echo 'the container c1 did not start' >&2; exit 1
-  fi
-  tries=$((tries + 1)); sleep 0.01
-done
-cat "$pid_file" > "$READY.new"; mv "$READY.new" "$READY"
-tries=0
-until [ -e "$STOP" ] || [ $tries -ge 6000 ]; do tries=$((tries + 1)); sleep 0.01; done
-kill $background
-wait $background || true
-"#;
+fn script() -> String {
+    format!(
+        "set -e\n{}\
+         cat \"$pid_file\" > \"$READY.new\"; mv \"$READY.new\" \"$READY\"\n\
+         tries=0\n\
+         until [ -e \"$STOP\" ] || [ $tries -ge 6000 ]; do tries=$((tries + 1)); sleep 0.01; done\n\
+         kill $background\nwait $background || true\n",
+        common::start_c1("-- sleep 60 >/dev/null 2>&1")
+    )
+}
 
 /// A lab on the default state directory (where `cargo xtask show` looks), not yet waited for.
 struct RunningLab {
@@ -182,7 +175,7 @@ fn assert_draws_the_lab(ran: &Ran, container_pid: &str) {
 #[test]
 fn show_draws_a_running_lab_from_outside() {
     let dir = scratch("one");
-    let lab = start_lab(SCRIPT, &dir, Some(&dir.join("ready")));
+    let lab = start_lab(&script(), &dir, Some(&dir.join("ready")));
     let container_pid = std::fs::read_to_string(dir.join("ready"))
         .expect("reading c1's PID")
         .trim()

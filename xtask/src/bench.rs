@@ -15,13 +15,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .context("--runs needs a number")?
-                    .parse()
-                    .context("--runs takes a number")?
-            }
+            "--runs" => runs = runs_value(args.next())?,
             "-h" | "--help" => {
                 print!("{}", messages::BENCH_USAGE);
                 return Ok(ExitCode::SUCCESS);
@@ -151,13 +145,7 @@ pub fn in_lab(args: &[String]) -> Result<ExitCode> {
     let mut args = args.iter();
     while let Some(arg) = args.next() {
         match arg.as_str() {
-            "--runs" => {
-                runs = args
-                    .next()
-                    .context("--runs needs a number")?
-                    .parse()
-                    .context("--runs takes a number")?
-            }
+            "--runs" => runs = runs_value(args.next())?,
             other => bin_dir = Some(std::path::PathBuf::from(other)),
         }
     }
@@ -396,4 +384,12 @@ fn rss(pid: i32) -> String {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+/// The value of `--runs`.
+fn runs_value(value: Option<&String>) -> Result<usize> {
+    value
+        .context("--runs needs a number")?
+        .parse()
+        .context("--runs takes a number")
 }

@@ -311,3 +311,22 @@ pub fn summary(report: &str) -> &str {
 pub fn summary_of(passed: usize, failed: usize) -> String {
     format!("{passed} passed, {failed} failed")
 }
+
+/// Shell lines for a lab host: start container `c1` of the step binary `$BIN` in the background
+/// with `run --name c1 RUN`, and wait until it runs. Then `$background` is the step binary and
+/// `$pid_file` holds the container's PID.
+pub fn start_c1(run: &str) -> String {
+    format!(
+        r#""$BIN" run --name c1 {run} &
+background=$!
+pid_file="$NETLAB_STATE/containers/c1/pid"
+tries=0
+until [ -s "$pid_file" ]; do
+  if ! kill -0 $background 2>/dev/null || [ $tries -ge 800 ]; then
+    echo 'the container c1 did not start' >&2; exit 1
+  fi
+  tries=$((tries + 1)); sleep 0.01
+done
+"#
+    )
+}
