@@ -383,7 +383,9 @@ fn concurrent(probe: &Probe) -> Verdict {
     }
     let mut seen: Vec<(Ipv4Addr, String)> = Vec::new();
     for (s, pid) in started.iter().zip(&pids) {
-        let pid = pid.expect("every container runs");
+        let Some(pid) = *pid else {
+            return Err(anyhow::anyhow!("container {} has no PID", s.name).into());
+        };
         let output = netcmd::in_netns_of(pid, "ip")
             .args(["-j", "addr", "show", "dev", "eth0"])
             .stdin(Stdio::null())
