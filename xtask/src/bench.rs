@@ -263,10 +263,17 @@ pub fn in_lab(args: &[String]) -> Result<ExitCode> {
     if cni {
         binaries.push(("cni05", &lab.cni));
     }
+    // Each of the first and last ten starts follows a baseline start at the same fill, so
+    // that what grows with the number of running containers (processes, namespaces) and
+    // what grows with the bridge can be told apart.
     for (name, binary) in binaries {
         let mut running = Vec::new();
-        let mut times = Vec::new();
+        let (mut times, mut bases) = (Vec::new(), Vec::new());
         for i in 0..CONTAINERS {
+            let window = !(10..CONTAINERS - 10).contains(&i);
+            if window {
+                bases.push(lab.cycle(&lab.baseline, NO_PORT, &format!("{name}-base{i}"))?);
+            }
             let start = Instant::now();
             let started = lab.start(binary, NO_PORT, &format!("{name}-many{i}"))?;
             times.push(start.elapsed());
@@ -275,16 +282,26 @@ pub fn in_lab(args: &[String]) -> Result<ExitCode> {
         for container in running {
             container.stop()?;
         }
-        let mut first: Vec<Duration> = times[..10].to_vec();
-        let mut last: Vec<Duration> = times[CONTAINERS - 10..].to_vec();
-        first.sort();
-        last.sort();
+        let window = |from: usize, all: &[Duration]| {
+            let mut part: Vec<Duration> = all[from..from + 10].to_vec();
+            part.sort();
+            part
+        };
+        let (first, last) = (window(0, &times), window(CONTAINERS - 10, &times));
+        let (base_first, base_last) = (window(0, &bases), window(10, &bases));
+        let attach_first = median(&first).saturating_sub(median(&base_first));
+        let attach_last = median(&last).saturating_sub(median(&base_last));
         out.push_str(&format!(
-            "| {name}: containers 1-10 on one bridge | {} | | |\n\
-             | {name}: containers 91-100 on one bridge | {} | flat | {:.2} to 1-10 |\n",
+            "| {name}: containers 1-10 on one bridge | {} | | attach {:.1} ms (baseline {:.1} ms) |\n\
+             | {name}: containers 91-100 on one bridge | {} | flat | attach {:.1} ms (baseline \
+             {:.1} ms): {:.2} to 1-10 |\n",
             describe(&first),
+            ms(attach_first),
+            ms(median(&base_first)),
             describe(&last),
-            median(&last).as_secs_f64() / median(&first).as_secs_f64(),
+            ms(attach_last),
+            ms(median(&base_last)),
+            ms(attach_last) / ms(attach_first).max(0.001),
         ));
     }
     print!("{out}");
