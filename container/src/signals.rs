@@ -5,16 +5,27 @@
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-static PENDING: AtomicI32 = AtomicI32::new(0);
+/// The container to stop when a stop signal comes (0: none yet).
+static CONTAINER: AtomicI32 = AtomicI32::new(0);
 
-extern "C" fn remember(signal: i32) {
-    PENDING.store(signal, Ordering::SeqCst);
+extern "C" fn stop_container(_signal: i32) {
+    // Stopping the container here leaves no moment in which a signal could be missed: its
+    // end wakes the runtime's waitpid whenever the signal came.
+    let container = CONTAINER.load(Ordering::SeqCst);
+    if container > 0 {
+        // SAFETY: kill(2) is async-signal-safe.
+        unsafe {
+            nix::libc::kill(container, nix::libc::SIGKILL);
+        }
+    }
 }
 
-/// Installs the handlers, without SA_RESTART so that a blocked `waitpid` wakes up.
-pub fn install(interactive: bool) {
+/// Installs the handlers for `container`, without SA_RESTART so that a blocked `waitpid`
+/// wakes up.
+pub fn install(interactive: bool, container: nix::unistd::Pid) {
+    CONTAINER.store(container.as_raw(), Ordering::SeqCst);
     let stop = SigAction::new(
-        SigHandler::Handler(remember),
+        SigHandler::Handler(stop_container),
         SaFlags::empty(),
         SigSet::empty(),
     );
@@ -25,15 +36,13 @@ pub fn install(interactive: bool) {
         } else {
             &stop
         };
-        // SAFETY: the handler only stores into an atomic, which is async-signal-safe.
+        // SAFETY: the handler only reads an atomic and calls kill(2): async-signal-safe.
         let _ = unsafe { sigaction(signal, action) };
     }
 }
 
-/// The signal received since the last call, if any.
-pub fn take() -> Option<i32> {
-    match PENDING.swap(0, Ordering::SeqCst) {
-        0 => None,
-        signal => Some(signal),
-    }
+/// The container has been reaped: from now on, a stop signal has nothing to stop (its PID
+/// may be reused), and the cleanup goes on undisturbed.
+pub fn forget() {
+    CONTAINER.store(0, Ordering::SeqCst);
 }

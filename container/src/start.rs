@@ -123,9 +123,10 @@ fn supervise(
         Ok(()) => {
             // Handlers first: whoever reads the PID file may stop the container at once, and
             // a SIGTERM before them would end the step binary without its cleanup.
-            signals::install(std::io::stdin().is_terminal());
+            signals::install(std::io::stdin().is_terminal(), pid);
             let _ = fs::write(pid_file, format!("{}\n", pid.as_raw()));
             let status = wait(pid);
+            signals::forget();
             let _ = fs::remove_file(pid_file);
             Ok(status)
         }
@@ -145,18 +146,13 @@ fn supervise(
     Ok(status)
 }
 
-/// Waits for the container, stopping it if the step binary is asked to stop.
+/// Waits for the container (a stop signal to the step binary kills it: see `signals`).
 fn wait(pid: Pid) -> u8 {
     loop {
-        // A signal that came before waitpid blocked (no EINTR then): honour it now.
-        if signals::take().is_some() {
-            let _ = kill(pid, Signal::SIGKILL);
-        }
         match waitpid(pid, None) {
             Ok(WaitStatus::Exited(_, code)) => return code as u8,
             Ok(WaitStatus::Signaled(_, signal, _)) => return 128 + signal as u8,
             Ok(_) => continue,
-            // The signal is taken at the top of the loop.
             Err(Errno::EINTR) => continue,
             Err(_) => return protocol::EXIT_RUNTIME,
         }
