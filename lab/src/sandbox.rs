@@ -104,7 +104,12 @@ impl Lab {
         .context("mounting the lab's state directory")?;
         install_etc_files(&paths.state, &profile.host_resolv_conf())?;
         read_only(&paths.rootfs)?;
-        std::env::set_var("PATH", netcmd::TOOL_PATH);
+        // The machine's tools first; busybox's applets (ping, wget, nc, nslookup...) fill in
+        // what the machine lacks, as on the seed tutorials' hosts.
+        std::env::set_var(
+            "PATH",
+            format!("{}:{}", netcmd::TOOL_PATH, paths.rootfs.join("bin").display()),
+        );
 
         ipv4_only()?;
         netcmd::ip_batch(&["link set lo up".to_string()])?;
