@@ -108,7 +108,11 @@ impl Lab {
         // what the machine lacks, as on the seed tutorials' hosts.
         std::env::set_var(
             "PATH",
-            format!("{}:{}", netcmd::TOOL_PATH, paths.rootfs.join("bin").display()),
+            format!(
+                "{}:{}",
+                netcmd::TOOL_PATH,
+                paths.rootfs.join("bin").display()
+            ),
         );
 
         ipv4_only()?;
