@@ -102,3 +102,13 @@ pub fn poll<T>(limit: std::time::Duration, mut f: impl FnMut() -> Option<T>) -> 
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+/// The first IPv4 address in `ip -j addr` output, with the prefix length `prefix` when given.
+pub fn inet(json: &[u8], prefix: Option<u64>) -> Result<Option<std::net::Ipv4Addr>> {
+    Ok(ip_json(json, "ip -j addr")?
+        .iter()
+        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
+        .filter(|a| a["family"] == "inet")
+        .filter(|a| prefix.is_none_or(|p| a["prefixlen"].as_u64() == Some(p)))
+        .find_map(|a| a["local"].as_str().and_then(|s| s.parse().ok())))
+}

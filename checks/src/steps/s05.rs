@@ -242,7 +242,7 @@ fn source_address(probe: &Probe) -> Verdict {
             .context("starting nc -l in container b")?,
     );
     let listen_filter = format!("sport = :{PORT}");
-    let listening = poll(Duration::from_secs(3), || {
+    let listening = observe::poll(Duration::from_secs(3), || {
         let out = b.in_netns("ss", &["-tlnH", &listen_filter]).ok()?;
         (!out.stdout.is_empty()).then_some(())
     });
@@ -260,7 +260,7 @@ fn source_address(probe: &Probe) -> Verdict {
             .spawn()
             .context("starting nc in container a")?,
     );
-    let peer = poll(Duration::from_secs(4), || {
+    let peer = observe::poll(Duration::from_secs(4), || {
         let out = b
             .in_netns("ss", &["-tnH", "state", "established", &listen_filter])
             .ok()?;
@@ -281,7 +281,7 @@ fn source_address(probe: &Probe) -> Verdict {
                 expected,
                 format!(
                     "no connection arrived within 4 s\n{}",
-                    iptables_view(&["-t", "nat", "-S", "POSTROUTING"])
+                    observe::iptables_view(&["-t", "nat", "-S", "POSTROUTING"])
                 ),
             ))
         }
@@ -295,7 +295,7 @@ fn source_address(probe: &Probe) -> Verdict {
                     } else {
                         ""
                     },
-                    iptables_view(&["-t", "nat", "-S", "POSTROUTING"])
+                    observe::iptables_view(&["-t", "nat", "-S", "POSTROUTING"])
                 ),
             ))
         }
@@ -323,7 +323,7 @@ fn stop_one(probe: &Probe) -> Verdict {
     let host = host_end(&b)?.name;
     let address = address_of(&b)?;
     b.stop()?;
-    let gone = poll(TEARDOWN, || {
+    let gone = observe::poll(TEARDOWN, || {
         let links = host_links().ok()?;
         (!links.iter().any(|l| l.name == host)).then_some(())
     });
@@ -391,7 +391,7 @@ fn concurrent(probe: &Probe) -> Verdict {
             .stdin(Stdio::null())
             .output()
             .context("running ip in a container's network namespace")?;
-        let address = inet(&output.stdout)?;
+        let address = observe::inet(&output.stdout, Some(PREFIX))?;
         seen.push((address.unwrap_or(Ipv4Addr::UNSPECIFIED), s.name.clone()));
     }
     let mut addresses: Vec<Ipv4Addr> = seen.iter().map(|(a, _)| *a).collect();
@@ -463,7 +463,7 @@ fn lock(probe: &Probe) -> Verdict {
         thread::sleep(Duration::from_millis(10));
     }
     drop(held);
-    let started = poll(START_LIMIT, || first.pid(probe));
+    let started = observe::poll(START_LIMIT, || first.pid(probe));
     if started.is_none() {
         if let Ok(Some(_)) = first.child.try_wait() {
             first.finish()?;
@@ -511,7 +511,7 @@ fn crash(probe: &Probe) -> Verdict {
     // keeps it until its next garbage collection. Either way, the next allocation must not
     // leak the address.
     if let Some(host) = host {
-        let _ = poll(TEARDOWN, || {
+        let _ = observe::poll(TEARDOWN, || {
             let links = host_links().ok()?;
             (!links.iter().any(|l| l.name == host)).then_some(())
         });
@@ -565,7 +565,7 @@ fn cleanup(probe: &Probe) -> Verdict {
         hosts.push(host_end(container)?.name);
     }
     stop_all(running)?;
-    let left = poll(TEARDOWN, || {
+    let left = observe::poll(TEARDOWN, || {
         let links = host_links().ok()?;
         let veths: Vec<String> = links
             .iter()
@@ -630,20 +630,11 @@ fn stop_all(running: Vec<Running>) -> Verdict {
     Ok(())
 }
 
-/// The IPv4 address of `eth0` with the /24 prefix, from `ip -j addr show dev eth0`.
-fn inet(json: &[u8]) -> Result<Option<Ipv4Addr>> {
-    Ok(observe::ip_json(json, "ip -j addr")?
-        .iter()
-        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
-        .filter(|a| a["family"] == "inet" && a["prefixlen"].as_u64() == Some(PREFIX))
-        .find_map(|a| a["local"].as_str().and_then(|s| s.parse().ok())))
-}
-
 /// The container's address: on its eth0, in 10.0.0.0/24, not the network, the gateway nor
 /// the broadcast address.
 fn address_of(container: &Running) -> Result<Ipv4Addr, Outcome> {
     let output = container.in_netns("ip", &["-j", "addr", "show", "dev", "eth0"])?;
-    let address = inet(&output.stdout)?;
+    let address = observe::inet(&output.stdout, Some(PREFIX))?;
     let usable = |a: &Ipv4Addr| {
         let [n1, n2, n3, host] = a.octets();
         (n1, n2, n3) == (10, 0, 0) && host > 1 && host < 255
@@ -756,7 +747,7 @@ fn ping(from: &Running, to: &Running) -> Verdict {
                 "container# ping -c1 -W2 {target}\n{}\n{}\n{}",
                 observe::text(&ping),
                 lab_view(&["link"]),
-                iptables_view(&["-S", "FORWARD"])
+                observe::iptables_view(&["-S", "FORWARD"])
             ),
         ));
     }
@@ -779,8 +770,8 @@ fn web(container: &Running) -> Verdict {
             format!(
                 "container# wget -qO- {url}\n{}\n{}\n{}",
                 observe::text(&wget),
-                iptables_view(&["-t", "nat", "-S", "POSTROUTING"]),
-                iptables_view(&["-S", "FORWARD"])
+                observe::iptables_view(&["-t", "nat", "-S", "POSTROUTING"]),
+                observe::iptables_view(&["-S", "FORWARD"])
             ),
         ));
     }
@@ -866,28 +857,6 @@ fn duplicate_rules() -> Result<Vec<String>> {
         }
     }
     Ok(twice)
-}
-
-/// `lab# iptables <args>` and its output, for reports.
-fn iptables_view(args: &[&str]) -> String {
-    let mut all = vec!["-w"];
-    all.extend_from_slice(args);
-    let shown = netcmd::run("iptables", &all).unwrap_or_else(|e| format!("{e:#}"));
-    format!("lab# iptables {}\n{}", args.join(" "), shown.trim_end())
-}
-
-/// Calls `f` until it gives something, or `limit` has passed.
-fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = f() {
-            return Some(value);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
 }
 
 /// A helper process (nsenter), reaped when dropped; killed first if it still runs.

@@ -374,12 +374,7 @@ fn address(container: &Running) -> Option<Ipv4Addr> {
     let output = container
         .in_netns("ip", &["-j", "addr", "show", "dev", "eth0"])
         .ok()?;
-    observe::ip_json(&output.stdout, "ip -j addr")
-        .ok()?
-        .iter()
-        .flat_map(|l| l["addr_info"].as_array().cloned().unwrap_or_default())
-        .filter(|a| a["family"] == "inet")
-        .find_map(|a| a["local"].as_str().and_then(|s| s.parse().ok()))
+    observe::inet(&output.stdout, None).ok()?
 }
 
 fn stop_all(running: Vec<Running>) -> Verdict {
