@@ -81,7 +81,8 @@ impl Route {
 }
 
 impl fmt::Display for Route {
-    /// Every word: `10.0.0.0/24 dev=netlab0 table=main protocol=kernel scope=link ...`.
+    /// Every word: `10.0.0.0/24 dev=netlab0 table=main protocol=kernel scope=link ...` (the
+    /// type when not unicast).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.dst_text)?;
         let via = self.via.map(|a| a.to_string());
@@ -94,7 +95,7 @@ impl fmt::Display for Route {
             ("protocol", Some(self.proto.as_str())),
             ("scope", Some(self.scope.as_str())),
             ("prefsrc", src.as_deref()),
-            ("type", Some(self.kind.as_str())),
+            ("type", Some(self.kind.as_str()).filter(|k| *k != "unicast")),
             ("metric", metric.as_deref()),
         ] {
             if let Some(value) = value.filter(|v| !v.is_empty()) {
