@@ -11,10 +11,13 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let request = match cli::parse(&args) {
+        Ok(Request::Help(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
         Ok(request) => request,
         Err(e) => {
             eprintln!("checker: {e:#}");
-            eprint!("{}", cli::USAGE);
             return ExitCode::from(2);
         }
     };
@@ -37,6 +40,10 @@ fn main() -> ExitCode {
 
 fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
     match request {
+        Request::Help(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Request::Check {
             paths,
             targets,

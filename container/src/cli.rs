@@ -1,5 +1,5 @@
 //! The step binary's command line: `run [--name NAME] [-p PORTS]... [-- CMD ARGS...]`, read by
-//! clap (derive), and [`one_line`], which the checker's command line uses too.
+//! clap (derive), and [`clap_error_line`], which the checker's command line uses too.
 
 use crate::ports::{self, Port};
 use anyhow::{anyhow, bail, Result};
@@ -79,17 +79,13 @@ pub fn parse(program: &str, args: &[String]) -> Result<Parsed> {
                     "unknown command '{}': the only command is 'run'",
                     context(&e, ContextKind::InvalidSubcommand).unwrap_or_default()
                 ),
-                ErrorKind::UnknownArgument => {
-                    let arg = context(&e, ContextKind::InvalidArg).unwrap_or_default();
-                    match context(&e, ContextKind::SuggestedArg) {
-                        Some(like) => format!("unknown option '{arg}' (did you mean '{like}'?)"),
-                        None if arg.starts_with('-') => format!("unknown option '{arg}'"),
-                        None => format!(
-                            "unexpected argument '{arg}' (put the container's command after `--`)"
-                        ),
-                    }
-                }
-                _ => one_line(&e),
+                ErrorKind::UnknownArgument => match context(&e, ContextKind::InvalidArg) {
+                    Some(arg) if !arg.starts_with('-') => format!(
+                        "unexpected argument '{arg}' (put the container's command after `--`)"
+                    ),
+                    _ => clap_error_line(&e),
+                },
+                _ => clap_error_line(&e),
             };
             return Err(anyhow!("{message}; see `{program} run --help`"));
         }
@@ -118,18 +114,41 @@ pub fn parse(program: &str, args: &[String]) -> Result<Parsed> {
     }))
 }
 
-/// A clap error as one line, without clap's `error: ` and its usage and tips: for a value
-/// that failed its check, our own reason alone.
-pub fn one_line(error: &clap::Error) -> String {
+/// A clap error as one line, without clap's `error: `, usage and help hint: its first
+/// paragraph, and its tip of a similar name in brackets. For a value that failed its check, the reason
+/// alone: our value parsers give whole reasons, naming the option and the value.
+pub fn clap_error_line(error: &clap::Error) -> String {
     use std::error::Error as _;
-    if error.kind() == ErrorKind::ValueValidation {
-        if let Some(reason) = error.source() {
-            return reason.to_string();
+    match error.kind() {
+        ErrorKind::ValueValidation => {
+            if let Some(reason) = error.source() {
+                return reason.to_string();
+            }
         }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            return "missing command".to_string();
+        }
+        _ => {}
     }
     let text = error.render().to_string();
-    let first = text.lines().next().unwrap_or_default();
-    first.strip_prefix("error: ").unwrap_or(first).to_string()
+    let mut paragraphs = text.split("\n\n");
+    let first: Vec<&str> = paragraphs
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let mut line = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    let tip = paragraphs.next().and_then(|p| {
+        p.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("tip: a similar"))
+    });
+    if let Some(tip) = tip {
+        line.push_str(&format!(" ({tip})"));
+    }
+    line
 }
 
 /// The text of one piece of a clap error's context.
@@ -232,10 +251,10 @@ mod tests {
                 "run ls",
                 "unexpected argument 'ls' (put the container's command after `--`)",
             ),
-            ("run --frob", "unknown option '--frob'"),
+            ("run --frob", "unexpected argument '--frob' found; see"),
             (
                 "run --nme x",
-                "unknown option '--nme' (did you mean '--name'?)",
+                "unexpected argument '--nme' found (tip: a similar argument exists: '--name')",
             ),
             ("run -p", "a value is required for '--publish"),
             (

@@ -24,6 +24,7 @@ mod start;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub use cli::clap_error_line;
 pub use nix::sched::CloneFlags;
 pub use nix::unistd::Pid;
 pub use ports::{Port, Protocol};
