@@ -52,16 +52,12 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             only,
         } => {
             let mut plan = Vec::new();
-            for (number, binary) in targets {
-                let Some(step) = catalog::step(&number) else {
-                    anyhow::bail!(
-                        "unknown step '{number}': the steps are {}",
-                        catalog::step_list()
-                    );
-                };
+            let root = workshop::root();
+            for (id, binary) in targets {
+                let step = catalog::step(&root, &id)?;
                 if !binary.is_file() {
                     anyhow::bail!(
-                        "no step binary at {}: build it with `cargo xtask check {number}`",
+                        "no step binary at {}: build it with `cargo xtask check {id}`",
                         binary.display()
                     );
                 }
@@ -69,7 +65,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                     if !step.checks.iter().any(|c| c.name == name) {
                         let names: Vec<_> = step.checks.iter().map(|c| c.name).collect();
                         anyhow::bail!(
-                            "step {number} has no check '{name}': its checks are {}",
+                            "step {id} has no check '{name}': its checks are {}",
                             names.join(", ")
                         );
                     }
@@ -77,7 +73,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                 for check in step.checks {
                     if only.as_deref().is_none_or(|name| name == check.name) {
                         plan.push(coordinator::Job {
-                            step,
+                            step: step.clone(),
                             check,
                             binary: binary.clone(),
                         });
