@@ -11,10 +11,6 @@ use std::process::ExitCode;
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let request = match cli::parse(&args) {
-        Ok(Request::Help(text)) => {
-            print!("{text}");
-            return ExitCode::SUCCESS;
-        }
         Ok(request) => request,
         Err(e) => {
             eprintln!("checker: {e:#}");
@@ -22,8 +18,11 @@ fn main() -> ExitCode {
         }
     };
     // Before any thread exists: a user namespace can only be entered single-threaded. `show`
-    // joins the user namespace of the lab it draws instead of making one.
-    if !matches!(request, Request::LabTask { .. } | Request::Show { .. }) {
+    // joins the user namespace of the lab it draws instead of making one; help needs none.
+    if !matches!(
+        request,
+        Request::LabTask { .. } | Request::Show { .. } | Request::Help(_)
+    ) {
         if let Err(e) = userns::become_root() {
             eprintln!("checker: {e:#}");
             return ExitCode::from(3);
