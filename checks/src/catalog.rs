@@ -1,13 +1,15 @@
-//! The steps and their checks.
+//! The steps and their checks: each step as its declaration (`steps/*/step.toml`, read by the
+//! `workshop` crate) says, with the set of checks that judges it ([`crate::steps::SETS`]).
 
 use crate::probe::Probe;
 use crate::verdict::Verdict;
+use anyhow::{bail, Context, Result};
 use lab::Profile;
 use std::time::Duration;
 
 /// One check.
 pub struct Check {
-    /// Short name, unique within its step (the report shows `NN.name`).
+    /// Short name, unique within its set (the report shows `NN.name`).
     pub name: &'static str,
     /// What is checked, as one line.
     pub title: &'static str,
@@ -26,62 +28,67 @@ pub struct Check {
 /// report a learner's hang with more to say; a loaded 2-core machine must not reach it.
 pub const LIMIT: Duration = Duration::from_secs(30);
 
-/// One step of the workshop.
+/// A step, as declared, with the checks that judge it.
+#[derive(Debug, Clone)]
 pub struct Step {
-    /// `01`, `02`, ...
-    pub number: &'static str,
-    /// The step's folder under `steps/` and `solutions/`.
-    pub slug: &'static str,
-    pub title: &'static str,
-    /// The learner's file, relative to the step's folder.
-    pub file: &'static str,
+    pub decl: workshop::Step,
     pub checks: &'static [Check],
 }
 
-impl Step {
-    /// The check's id as reports show it.
-    pub fn id(&self, check: &Check) -> String {
-        format!("{}.{}", self.number, check.name)
+impl std::fmt::Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check").field("name", &self.name).finish()
     }
 }
 
-/// Every step, in order.
-pub fn steps() -> &'static [Step] {
-    &[
-        crate::steps::s01::STEP,
-        crate::steps::s02::STEP,
-        crate::steps::s03::STEP,
-        crate::steps::s04::STEP,
-        crate::steps::s05::STEP,
-        crate::steps::s06::STEP,
-    ]
+impl Step {
+    /// The check's id as reports show it: `02.host-end` (the set's id, then the name).
+    pub fn id(&self, check: &Check) -> String {
+        format!("{}.{}", self.decl.checks, check.name)
+    }
 }
 
-/// The step with this number (`1`, `01`).
-pub fn step(number: &str) -> Option<&'static Step> {
-    let wanted: u32 = number.parse().ok()?;
-    steps()
+/// The checks of the set `id` (`02`).
+pub fn set(id: &str) -> Option<&'static [Check]> {
+    crate::steps::SETS
         .iter()
-        .find(|s| s.number.parse::<u32>().ok() == Some(wanted))
+        .find(|(set, _)| *set == id)
+        .map(|(_, checks)| *checks)
+}
+
+/// Every step of the workspace at `root`, each with its checks; a step whose declaration names
+/// no set of checks is an error.
+pub fn steps(root: &std::path::Path) -> Result<Vec<Step>> {
+    workshop::steps(root)?
+        .into_iter()
+        .map(|decl| {
+            let Some(checks) = set(&decl.checks) else {
+                bail!(
+                    "step {} is judged by the checks '{}', which checks/src/steps/mod.rs does not \
+                     declare",
+                    decl.id,
+                    decl.checks
+                );
+            };
+            Ok(Step { decl, checks })
+        })
+        .collect()
+}
+
+/// The step an argument names (`02`, `2`, `02-nft`), with its checks.
+pub fn step(root: &std::path::Path, arg: &str) -> Result<Step> {
+    let all = steps(root)?;
+    let decls: Vec<workshop::Step> = all.iter().map(|s| s.decl.clone()).collect();
+    let wanted = workshop::one(&decls, Some(arg))?;
+    all.into_iter()
+        .find(|s| s.decl.id == wanted.id)
+        .context("a step that was just found")
 }
 
 /// The check with this id (`01.lo-up`).
-pub fn check(id: &str) -> Option<(&'static Step, &'static Check)> {
-    let (number, name) = id.split_once('.')?;
-    let step = step(number)?;
-    step.checks
-        .iter()
-        .find(|c| c.name == name)
-        .map(|c| (step, c))
-}
-
-/// "01, 02, ..." for error messages.
-pub fn step_list() -> String {
-    steps()
-        .iter()
-        .map(|s| s.number)
-        .collect::<Vec<_>>()
-        .join(", ")
+pub fn check(id: &str) -> Option<&'static Check> {
+    let (set_id, name) = id.split_once('.')?;
+    set(set_id)?.iter().find(|c| c.name == name)
 }
 
 #[cfg(test)]
@@ -91,12 +98,12 @@ mod tests {
 
     #[test]
     fn every_check_outlasts_the_probe_limits() {
-        for step in steps() {
-            for check in step.checks {
+        for (set, checks) in crate::steps::SETS {
+            for check in *checks {
                 assert!(
                     check.limit > START_LIMIT + STOP_LIMIT,
-                    "{} would be cut before the probe could say why",
-                    step.id(check)
+                    "{set}.{} would be cut before the probe could say why",
+                    check.name
                 );
             }
         }
@@ -104,12 +111,22 @@ mod tests {
 
     #[test]
     fn ids_are_unique_and_found_again() {
-        for step in steps() {
-            for check in step.checks {
-                let id = step.id(check);
-                let (found_step, found) = super::check(&id).expect("found");
-                assert_eq!((found_step.number, found.name), (step.number, check.name));
+        for (set, checks) in crate::steps::SETS {
+            for (i, c) in checks.iter().enumerate() {
+                let id = format!("{set}.{}", c.name);
+                let found = super::check(&id).expect("found");
+                assert_eq!((found.name, found.title), (c.name, c.title), "{id}");
+                assert!(
+                    !checks[..i].iter().any(|other| other.name == c.name),
+                    "{id} twice"
+                );
             }
         }
+    }
+
+    #[test]
+    fn every_declared_step_has_its_checks() {
+        let steps = steps(&workshop::root()).expect("the declarations are right");
+        assert!(!steps.is_empty());
     }
 }

@@ -18,7 +18,7 @@ pub const RESULT_PREFIX: &str = "NETLAB-RESULT ";
 
 /// One check to run against one step binary.
 pub struct Job {
-    pub step: &'static Step,
+    pub step: Step,
     pub check: &'static Check,
     pub binary: PathBuf,
 }
@@ -119,6 +119,8 @@ fn parse(stdout: &str, stderr: &str) -> Outcome {
 
 fn result(job: &Job, outcome: Outcome) -> CheckResult {
     CheckResult {
+        step: job.step.decl.id.clone(),
+        step_title: job.step.decl.title.clone(),
         id: job.step.id(job.check),
         title: job.check.title.to_string(),
         hint: job.check.hint,

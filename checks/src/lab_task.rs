@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 /// Builds a lab for check `id`, runs it against `binary`, prints the result. Returns in the lab.
 pub fn run(paths: LabPaths, id: &str, binary: PathBuf) -> Result<()> {
-    let (_, check) = catalog::check(id).with_context(|| format!("no check named {id}"))?;
+    let check = catalog::check(id).with_context(|| format!("no check named {id}"))?;
     let outcome = match Lab::enter(paths, check.profile, false) {
         Ok(lab) => {
             crate::show::set_lab(&lab);

@@ -14,13 +14,15 @@ fn main() -> ExitCode {
         Ok(request) => request,
         Err(e) => {
             eprintln!("checker: {e:#}");
-            eprint!("{}", cli::USAGE);
             return ExitCode::from(2);
         }
     };
     // Before any thread exists: a user namespace can only be entered single-threaded. `show`
-    // joins the user namespace of the lab it draws instead of making one.
-    if !matches!(request, Request::LabTask { .. } | Request::Show { .. }) {
+    // joins the user namespace of the lab it draws instead of making one; help needs none.
+    if !matches!(
+        request,
+        Request::LabTask { .. } | Request::Show { .. } | Request::Help(_)
+    ) {
         if let Err(e) = userns::become_root() {
             eprintln!("checker: {e:#}");
             return ExitCode::from(3);
@@ -37,6 +39,10 @@ fn main() -> ExitCode {
 
 fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
     match request {
+        Request::Help(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Request::Check {
             paths,
             targets,
@@ -45,16 +51,12 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             only,
         } => {
             let mut plan = Vec::new();
-            for (number, binary) in targets {
-                let Some(step) = catalog::step(&number) else {
-                    anyhow::bail!(
-                        "unknown step '{number}': the steps are {}",
-                        catalog::step_list()
-                    );
-                };
+            let root = workshop::root();
+            for (id, binary) in targets {
+                let step = catalog::step(&root, &id)?;
                 if !binary.is_file() {
                     anyhow::bail!(
-                        "no step binary at {}: build it with `cargo xtask check {number}`",
+                        "no step binary at {}: build it with `cargo xtask check {id}`",
                         binary.display()
                     );
                 }
@@ -62,7 +64,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                     if !step.checks.iter().any(|c| c.name == name) {
                         let names: Vec<_> = step.checks.iter().map(|c| c.name).collect();
                         anyhow::bail!(
-                            "step {number} has no check '{name}': its checks are {}",
+                            "step {id} has no check '{name}': its checks are {}",
                             names.join(", ")
                         );
                     }
@@ -70,7 +72,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                 for check in step.checks {
                     if only.as_deref().is_none_or(|name| name == check.name) {
                         plan.push(coordinator::Job {
-                            step,
+                            step: step.clone(),
                             check,
                             binary: binary.clone(),
                         });

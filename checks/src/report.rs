@@ -7,13 +7,11 @@ use std::fmt::Write;
 /// Renders the results of one step's checks (or several steps', in order).
 pub fn render(results: &[CheckResult]) -> String {
     let mut out = String::new();
-    let mut step = "";
+    let mut step = None;
     for result in results {
-        let number = result.id.split('.').next().unwrap_or("");
-        if number != step {
-            step = number;
-            let title = crate::catalog::step(number).map(|s| s.title).unwrap_or("");
-            let _ = writeln!(out, "\nstep {number}: {title}");
+        if step != Some(&result.step) {
+            step = Some(&result.step);
+            let _ = writeln!(out, "\nstep {}: {}", result.step, result.step_title);
         }
         let tag = match result.outcome {
             Outcome::Passed => "PASS",
@@ -34,7 +32,7 @@ pub fn render(results: &[CheckResult]) -> String {
 
 /// The indented lines under a check that did not pass.
 fn explain(result: &CheckResult) -> Vec<String> {
-    let step = result.id.split('.').next().unwrap_or("NN");
+    let step = &result.step;
     let hint = format!("hint:     cargo xtask hint {step} --level {}", result.hint);
     let mut lines = match &result.outcome {
         Outcome::Passed => return Vec::new(),

@@ -62,7 +62,13 @@ impl From<anyhow::Error> for Outcome {
 /// A check's result, with what the report needs to show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckResult {
-    /// `NN.name`, for example `01.lo-up`.
+    /// The step, as its declaration names it: `01`, `02-nft`.
+    #[serde(default)]
+    pub step: String,
+    /// The step's title.
+    #[serde(default)]
+    pub step_title: String,
+    /// `NN.name`, for example `01.lo-up` (the set of checks, then the check).
     pub id: String,
     pub title: String,
     /// The hint level that covers what this check looks at.

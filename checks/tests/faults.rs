@@ -12,10 +12,7 @@ use common::residue::{
     assert_no_lab_processes, assert_same_network, assert_state_dir_clean, lab_processes, state_dir,
     xtask_target, LabProcess,
 };
-use common::{
-    catalog_step, check_command, check_in, lab_script, paths, run, summary, summary_of,
-    CHECKER_LIMIT,
-};
+use common::{check_command, check_in, lab_script, paths, run, summary, summary_of, CHECKER_LIMIT};
 use lab::snapshot::NetState;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
@@ -32,9 +29,9 @@ fn starts_clean_after(scenario: &str, state: &Path, before: &NetState, step: &st
     assert_no_lab_processes(state, &context);
     assert_state_dir_clean(state, &context);
     assert_same_network(before, &context);
-    let solution = common::step_bins(step).solution;
-    let next = check_in(state, &[paths().target_arg(step, solution)]);
-    let count = catalog_step(step).checks.len();
+    let solution = common::step(step).decl.binary(true);
+    let next = check_in(state, &[paths().target_arg(step, &solution)]);
+    let count = common::step(step).checks.len();
     assert!(
         next.code == 0 && summary(&next.stdout) == summary_of(count, 0),
         "scenario {scenario}: the solution's next run did not pass:\n{}",

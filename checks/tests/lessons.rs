@@ -15,8 +15,8 @@
 
 mod common;
 
-use common::{paths, run, step_bins, Ran};
-use std::path::{Path, PathBuf};
+use common::{paths, run, step, Ran};
+use std::path::Path;
 use std::time::Duration;
 
 /// Where a lesson's command runs.
@@ -220,14 +220,9 @@ fn run_lesson(solution: &Path, setup: &Setup, commands: &[Typed]) -> Ran {
     run(&mut command, Duration::from_secs(120))
 }
 
-/// The lesson of step `number`.
-fn lesson(number: &str) -> PathBuf {
-    let step = common::catalog_step(number);
-    paths().root.join("steps").join(step.slug).join("README.md")
-}
-
-fn lesson_commands_work(number: &str) {
-    let file = lesson(number);
+fn lesson_commands_work(step: &'static checks::catalog::Step) {
+    let number = &step.decl.id;
+    let file = step.decl.lesson(&paths().root);
     let markdown = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("step {number} has no lesson at {}: {e}", file.display()));
     let found = commands(&markdown);
@@ -236,7 +231,7 @@ fn lesson_commands_work(number: &str) {
         "{} shows no command: expected `container# ` or `lab# ` lines in ```console blocks",
         file.display()
     );
-    let solution = paths().bin(step_bins(number).solution);
+    let solution = paths().bin(&step.decl.binary(true));
     let ran = run_lesson(&solution, &Setup::of(&markdown), &found);
     let failed = ran
         .stderr
@@ -252,34 +247,10 @@ fn lesson_commands_work(number: &str) {
     );
 }
 
-/// One line per step: `lesson_test!(test_name, "NN");`.
-macro_rules! lesson_test {
-    ($test:ident, $number:literal) => {
-        #[test]
-        fn $test() {
-            lesson_commands_work($number);
-        }
-    };
-}
-
-lesson_test!(s01_lesson_commands_work, "01");
-lesson_test!(s02_lesson_commands_work, "02");
-lesson_test!(s03_lesson_commands_work, "03");
-lesson_test!(s04_lesson_commands_work, "04");
-lesson_test!(s05_lesson_commands_work, "05");
-lesson_test!(s06_lesson_commands_work, "06");
-
+/// Every declared step's lesson shows commands, and they work against its solution.
 #[test]
-fn every_step_in_the_table_has_a_lesson_test() {
-    // Keep the lesson_test! lines above in step with the steps' table.
-    let tested = ["01", "02", "03", "04", "05", "06"];
-    for step in common::STEPS {
-        assert!(
-            tested.contains(&step.number),
-            "step {} has no lesson_test! line",
-            step.number
-        );
-    }
+fn every_lessons_commands_work() {
+    common::for_every_step(lesson_commands_work);
 }
 
 const SAMPLE: &str = r#"# A lesson
@@ -328,7 +299,7 @@ fn commands_come_only_from_console_blocks() {
 
 #[test]
 fn the_runner_runs_a_sample_lesson() {
-    let solution = paths().bin(step_bins("01").solution);
+    let solution = paths().bin(&step("01").decl.binary(true));
     let ran = run_lesson(&solution, &Setup::of(SAMPLE), &commands(SAMPLE));
     assert_eq!(ran.code, 0, "{}", ran.describe());
     // The container's commands ran in a container, the lab's on the lab host.
@@ -343,7 +314,7 @@ fn the_runner_runs_a_sample_lesson() {
 
 #[test]
 fn the_runner_names_the_command_that_fails() {
-    let solution = paths().bin(step_bins("01").solution);
+    let solution = paths().bin(&step("01").decl.binary(true));
     for (line, prompt) in [
         ("lab# false", "lab#"),
         ("container# ping -c 1 -W 1 203.0.113.80", "container#"),

@@ -6,7 +6,7 @@
 mod common;
 
 use common::residue::xtask_target;
-use common::{catalog_step, lab_script, paths, run, summary, summary_of, CHECKER_LIMIT};
+use common::{lab_script, paths, run, summary, summary_of, CHECKER_LIMIT};
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
 use std::process::Command;
@@ -40,7 +40,7 @@ fn four_xtask_checks_at_once_all_pass() {
         .collect();
     for (step, target, handle) in runs {
         let ran = handle.join().expect("a run's thread");
-        let count = catalog_step(step).checks.len();
+        let count = common::step(step).checks.len();
         assert!(
             ran.code == 0 && summary(&ran.stdout) == summary_of(count, 0),
             "step {step}, checked while three other steps were:\n{}",

@@ -1,370 +1,178 @@
 //! The checks catch real mistakes: each mutant is a step's solution with one thing broken,
-//! and the checks named in its row must fail against it.
+//! and the checks named in its row must fail against it. A step's mutants are declared beside
+//! its solution, in `solutions/<folder>/mutants.toml`.
 //!
-//! A mutant is a copy of the solution under `target/mutants/<step>-<name>/`, made a standalone
-//! package (its own `[workspace]`, the workspace's dependencies spelled out, path ones
-//! absolute), built offline into `target/mutants-target` (shared, so the dependencies build
-//! once).
+//! A mutant is a copy of the solution under `target/mutants/<step>-<name>/solutions/<folder>`
+//! (beside a copy of the step's `src`, whose given code the solution includes), made a
+//! standalone package (its own `[workspace]`, the workspace's dependencies spelled out, path
+//! ones absolute), built offline into `target/mutants-target` (shared, so the dependencies
+//! build once).
 
 mod common;
 
-use common::{entries, paths, run, step_bins, Ran};
+use common::{entries, paths, run, Ran};
+use serde::Deserialize;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
+use std::thread;
 use std::time::Duration;
 
-struct Mutant {
-    /// The step whose solution is broken.
-    step: &'static str,
-    name: &'static str,
-    /// The file to edit, relative to the solution's folder.
-    file: &'static str,
+/// The file of a step's mutants, in its solution's folder.
+const MUTANTS_FILE: &str = "mutants.toml";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    mutant: Vec<Mistake>,
+}
+
+/// One mistake in a step's solution.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct Mistake {
+    name: String,
+    /// The file to edit, relative to the solution's folder (the step's given code is
+    /// `../../steps/<folder>/src/given.rs`).
+    file: String,
     /// Text that must occur exactly once in that file...
-    find: &'static str,
+    find: String,
     /// ...and what it becomes.
-    replace: &'static str,
+    replace: String,
     /// Checks that must fail against the mutant.
-    must_fail: &'static [&'static str],
+    must_fail: Vec<String>,
 }
 
-const MUTANTS: &[Mutant] = &[
-    Mutant {
-        step: "01",
-        name: "no-netns",
-        file: "src/netns.rs",
-        find: "CloneFlags::CLONE_NEWNET",
-        replace: "CloneFlags::empty()",
-        must_fail: &["01.own-netns", "01.isolated"],
-    },
-    Mutant {
-        step: "01",
-        name: "no-lo",
-        file: "src/netns.rs",
-        find: "cmd_lib::run_cmd!(ip link set lo up)?;",
-        replace: "",
-        must_fail: &["01.lo-up", "01.ping-loopback"],
-    },
-    Mutant {
-        step: "02",
-        name: "no-masquerade",
-        file: "src/veth.rs",
-        find: "run_cmd!(iptables -w -t nat -A POSTROUTING -s $SUBNET -j MASQUERADE)?;",
-        replace: "",
-        must_fail: &["02.one-masquerade"],
-    },
-    Mutant {
-        step: "02",
-        name: "no-masquerade-guard",
-        file: "src/veth.rs",
-        find: "MASQUERADE 2>/dev/null).is_err() {",
-        replace: "MASQUERADE 2>/dev/null).is_err() || true {",
-        must_fail: &["02.one-masquerade"],
-    },
-    Mutant {
-        step: "02",
-        name: "no-forward",
-        file: "src/veth.rs",
-        find: "std::fs::write(\"/proc/sys/net/ipv4/ip_forward\", \"1\").context(\"turning on ip_forward\")?;",
-        replace: "",
-        must_fail: &["02.ip-forward"],
-    },
-    Mutant {
-        step: "02",
-        name: "no-rule-cleanup",
-        file: "src/veth.rs",
-        find: "run_cmd!(iptables -w -t nat -D POSTROUTING -s $SUBNET -j MASQUERADE)?;",
-        replace: "break;",
-        must_fail: &["02.cleanup"],
-    },
-    Mutant {
-        step: "02",
-        name: "no-host-up",
-        file: "src/veth.rs",
-        find: "run_cmd!(ip link set $host up)?;",
-        replace: "",
-        must_fail: &["02.host-end"],
-    },
-    Mutant {
-        step: "02",
-        name: "strict-cleanup",
-        file: "src/veth.rs",
-        find: ".is_err() && link_exists(name)",
-        replace: ".is_err()",
-        must_fail: &["02.cleanup-twice"],
-    },
-    Mutant {
-        step: "03",
-        name: "no-eth0-up",
-        file: "src/container_net.rs",
-        find: "ip link set eth0 up;",
-        replace: "",
-        must_fail: &[
-            "03.eth0-up",
-            "03.ping-gateway",
-            "03.ping-internet",
-            "03.http-nat",
-        ],
-    },
-    Mutant {
-        step: "03",
-        name: "no-lo",
-        file: "src/container_net.rs",
-        find: "ip link set lo up;",
-        replace: "",
-        must_fail: &["03.eth0-up"],
-    },
-    Mutant {
-        step: "03",
-        name: "no-default-route",
-        file: "src/container_net.rs",
-        find: "ip route add default via $GATEWAY;",
-        replace: "",
-        must_fail: &["03.ping-internet", "03.http-nat", "03.routes"],
-    },
-    Mutant {
-        step: "04",
-        name: "no-loopback-filter",
-        file: "src/dns.rs",
-        find: ".is_ok_and(|ip| ip.is_loopback())",
-        replace: ".is_ok_and(|_| false)",
-        must_fail: &["04.resolv-conf", "04.fallback"],
-    },
-    Mutant {
-        step: "04",
-        name: "no-fallback",
-        file: "src/dns.rs",
-        find: "text.push_str(&format!(\"nameserver {FALLBACK_NAMESERVER}\\n\"));",
-        replace: "",
-        must_fail: &["04.fallback"],
-    },
-    Mutant {
-        step: "04",
-        name: "no-hosts",
-        file: "src/dns.rs",
-        find: "fs::write(etc.join(\"hosts\"), hosts).context(\"writing the container's /etc/hosts\")?;",
-        replace: "",
-        must_fail: &["04.hostname", "04.host-untouched"],
-    },
-    Mutant {
-        step: "05",
-        name: "masquerade-between-containers",
-        file: "src/bridge.rs",
-        find: "POSTROUTING -s {SUBNET} ! -o {BRIDGE} -j MASQUERADE",
-        replace: "POSTROUTING -s {SUBNET} -j MASQUERADE",
-        must_fail: &["05.source-address"],
-    },
-    Mutant {
-        step: "05",
-        name: "no-forward-rules",
-        file: "src/bridge.rs",
-        find: "ensure_rule(\"filter\", &format!(\"FORWARD -i {BRIDGE} -j ACCEPT\"))?;\n    \
-               ensure_rule(\"filter\", &format!(\"FORWARD -o {BRIDGE} -j ACCEPT\"))?;",
-        replace: "",
-        must_fail: &["05.docker-host"],
-    },
-    Mutant {
-        step: "05",
-        name: "no-lock",
-        file: "src/bridge.rs",
-        find: "let _lock = lock_ipam()?;\n    let mut taken",
-        replace: "let mut taken",
-        must_fail: &["05.lock"],
-    },
-    Mutant {
-        step: "05",
-        name: "no-reclaim",
-        file: "src/bridge.rs",
-        find: "if !alive(lease.owner) || lease.name == name {",
-        replace: "if lease.name == name {",
-        must_fail: &["05.crash"],
-    },
-    Mutant {
-        step: "05",
-        name: "no-rule-check",
-        file: "src/given.rs",
-        find: "if run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_err() {",
-        replace: "if true {",
-        must_fail: &["05.cleanup", "05.concurrent"],
-    },
-    Mutant {
-        step: "05",
-        name: "no-release",
-        file: "src/bridge.rs",
-        find: "fs::remove_file(lease_file(lease.address)?).context(\"releasing the address\")?;",
-        replace: "let _ = lease;",
-        must_fail: &["05.stop-one", "05.cleanup"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-prerouting",
-        file: "src/dnat.rs",
-        find: "&format!(\"PREROUTING -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
-        replace: "&format!(\"INPUT -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
-        must_fail: &["06.from-internet", "06.from-container", "06.two-ports"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-output-dnat",
-        file: "src/dnat.rs",
-        find: "&format!(\"OUTPUT -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
-        replace: "&format!(\"INPUT -m addrtype --dst-type LOCAL -j {CHAIN}\"),",
-        must_fail: &["06.from-host", "06.localhost"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-route-localnet",
-        file: "src/dnat.rs",
-        find: "format!(\"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet\"),\n        \"1\",",
-        replace: "format!(\"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet\"),\n        \"0\",",
-        must_fail: &["06.localhost"],
-    },
-    Mutant {
-        step: "06",
-        name: "route-localnet-on-all",
-        file: "src/dnat.rs",
-        find: "format!(\"/proc/sys/net/ipv4/conf/{BRIDGE}/route_localnet\"),",
-        replace: "format!(\"/proc/sys/net/ipv4/conf/all/route_localnet\"),",
-        must_fail: &["06.localnet-scope", "06.cleanup"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-localhost-masquerade",
-        file: "src/dnat.rs",
-        find: "&format!(\"POSTROUTING -o {BRIDGE} -m addrtype --src-type LOCAL -j MASQUERADE\"),",
-        replace: "&format!(\"POSTROUTING -o {BRIDGE} -m addrtype --src-type LOCAL -j ACCEPT\"),",
-        must_fail: &["06.localhost"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-hairpin",
-        file: "src/dnat.rs",
-        find: "run_cmd!(bridge link set dev $host hairpin on)?;",
-        replace: "let _ = host;",
-        must_fail: &["06.hairpin"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-hairpin-masquerade",
-        file: "src/dnat.rs",
-        find: "iptables -w -t nat -A POSTROUTING -s $address -d $address -p $proto\n                \
-               --dport $container_port -m comment --comment $tag -j MASQUERADE;",
-        replace: "",
-        must_fail: &["06.hairpin"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-conflict-check",
-        file: "src/dnat.rs",
-        find: ".find(|p| p.host_port == port.host && p.protocol == port.protocol)",
-        replace: ".find(|p| p.host_port == 0 && p.protocol == port.protocol)",
-        must_fail: &["06.conflict"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-stale-sweep",
-        file: "src/dnat.rs",
-        find: "filter(|p| !alive(p.owner))",
-        replace: "filter(|p| p.owner == 0)",
-        must_fail: &["06.stale"],
-    },
-    Mutant {
-        step: "06",
-        name: "no-unpublish",
-        file: "src/dnat.rs",
-        find: "    let _lock = lock_ipam()?;\n    remove_tagged(&tag(name))",
-        replace: "    let _ = name;\n    Ok(())",
-        must_fail: &["06.cleanup"],
-    },
-];
+/// A mistake, and the step whose solution it breaks.
+#[derive(Debug)]
+struct Mutant {
+    step: &'static checks::catalog::Step,
+    mistake: Mistake,
+}
 
-macro_rules! mutant_test {
-    ($test:ident, $step:literal, $name:literal) => {
-        #[test]
-        fn $test() {
-            check_mutant($step, $name);
+impl std::ops::Deref for Mutant {
+    type Target = Mistake;
+    fn deref(&self) -> &Mistake {
+        &self.mistake
+    }
+}
+
+/// Every declared step's mutants.
+fn mutants() -> &'static [Mutant] {
+    static ALL: OnceLock<Vec<Mutant>> = OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = Vec::new();
+        for step in common::steps().iter().filter(|s| selected(s)) {
+            let path = step.decl.dir(&paths().root, true).join(MUTANTS_FILE);
+            let Ok(text) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            let file: File =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            all.extend(
+                file.mutant
+                    .into_iter()
+                    .map(|mistake| Mutant { step, mistake }),
+            );
         }
-    };
+        all
+    })
 }
 
-mutant_test!(s01_no_netns, "01", "no-netns");
-mutant_test!(s01_no_lo, "01", "no-lo");
-mutant_test!(s02_no_masquerade, "02", "no-masquerade");
-mutant_test!(s02_no_masquerade_guard, "02", "no-masquerade-guard");
-mutant_test!(s02_no_forward, "02", "no-forward");
-mutant_test!(s02_no_rule_cleanup, "02", "no-rule-cleanup");
-mutant_test!(s02_no_host_up, "02", "no-host-up");
-mutant_test!(s02_strict_cleanup, "02", "strict-cleanup");
-mutant_test!(s03_no_eth0_up, "03", "no-eth0-up");
-mutant_test!(s03_no_lo, "03", "no-lo");
-mutant_test!(s03_no_default_route, "03", "no-default-route");
-mutant_test!(s04_no_loopback_filter, "04", "no-loopback-filter");
-mutant_test!(s04_no_fallback, "04", "no-fallback");
-mutant_test!(s04_no_hosts, "04", "no-hosts");
-mutant_test!(
-    s05_masquerade_between_containers,
-    "05",
-    "masquerade-between-containers"
-);
-mutant_test!(s05_no_forward_rules, "05", "no-forward-rules");
-mutant_test!(s05_no_lock, "05", "no-lock");
-mutant_test!(s05_no_reclaim, "05", "no-reclaim");
-mutant_test!(s05_no_rule_check, "05", "no-rule-check");
-mutant_test!(s05_no_release, "05", "no-release");
-mutant_test!(s06_no_prerouting, "06", "no-prerouting");
-mutant_test!(s06_no_output_dnat, "06", "no-output-dnat");
-mutant_test!(s06_no_route_localnet, "06", "no-route-localnet");
-mutant_test!(s06_route_localnet_on_all, "06", "route-localnet-on-all");
-mutant_test!(s06_no_localhost_masquerade, "06", "no-localhost-masquerade");
-mutant_test!(s06_no_hairpin, "06", "no-hairpin");
-mutant_test!(s06_no_hairpin_masquerade, "06", "no-hairpin-masquerade");
-mutant_test!(s06_no_conflict_check, "06", "no-conflict-check");
-mutant_test!(s06_no_stale_sweep, "06", "no-stale-sweep");
-mutant_test!(s06_no_unpublish, "06", "no-unpublish");
+/// Whether the step's mutants are tested in this run: NETLAB_MUTANTS_STEP=07 keeps one step's
+/// (the new-step test uses it).
+fn selected(step: &checks::catalog::Step) -> bool {
+    std::env::var("NETLAB_MUTANTS_STEP").map_or(true, |id| id == step.decl.id)
+}
+
+impl Mutant {
+    fn id(&self) -> String {
+        format!("{}-{}", self.step.decl.id, self.name)
+    }
+}
 
 #[test]
-fn every_mutant_has_a_test() {
-    // Keep the macro lines above in step with the table.
-    let tested = [
-        "01/no-netns",
-        "01/no-lo",
-        "02/no-masquerade",
-        "02/no-masquerade-guard",
-        "02/no-forward",
-        "02/no-rule-cleanup",
-        "02/no-host-up",
-        "02/strict-cleanup",
-        "03/no-eth0-up",
-        "03/no-lo",
-        "03/no-default-route",
-        "04/no-loopback-filter",
-        "04/no-fallback",
-        "04/no-hosts",
-        "05/masquerade-between-containers",
-        "05/no-forward-rules",
-        "05/no-lock",
-        "05/no-reclaim",
-        "05/no-rule-check",
-        "05/no-release",
-        "06/no-prerouting",
-        "06/no-output-dnat",
-        "06/no-route-localnet",
-        "06/route-localnet-on-all",
-        "06/no-localhost-masquerade",
-        "06/no-hairpin",
-        "06/no-hairpin-masquerade",
-        "06/no-conflict-check",
-        "06/no-stale-sweep",
-        "06/no-unpublish",
-    ];
-    for mutant in MUTANTS {
-        let id = format!("{}/{}", mutant.step, mutant.name);
+fn every_step_has_mutants_each_naming_its_own_checks() {
+    for step in common::steps().iter().filter(|s| selected(s)) {
+        let path = step.decl.dir(&paths().root, true).join(MUTANTS_FILE);
+        let ours: Vec<&Mutant> = mutants()
+            .iter()
+            .filter(|m| std::ptr::eq(m.step, step))
+            .collect();
         assert!(
-            tested.contains(&id.as_str()),
-            "mutant {id} has no mutant_test! line"
+            !ours.is_empty(),
+            "step {} has no mutants: declare realistic mistakes in {}",
+            step.decl.id,
+            path.display()
+        );
+        for mutant in ours {
+            assert!(
+                !mutant.must_fail.is_empty(),
+                "mutant {} names no check",
+                mutant.id()
+            );
+            for id in &mutant.must_fail {
+                assert!(
+                    step.checks.iter().any(|c| step.id(c) == *id),
+                    "mutant {} names {id}, which is not a check of step {}",
+                    mutant.id(),
+                    step.decl.id
+                );
+            }
+        }
+        let mut names: Vec<&str> = mutants()
+            .iter()
+            .filter(|m| std::ptr::eq(m.step, step))
+            .map(|m| m.name.as_str())
+            .collect();
+        let count = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(
+            names.len(),
+            count,
+            "step {} names a mutant twice",
+            step.decl.id
         );
     }
+}
+
+/// Every mutant is built (one at a time) and checked (two at a time, as a check run mostly
+/// waits); the test fails with every mutant that was not caught.
+#[test]
+fn every_mutant_is_caught() {
+    let mut failures = Vec::new();
+    let mut running: Vec<(String, thread::JoinHandle<()>)> = Vec::new();
+    let collect = |handle: (String, thread::JoinHandle<()>), failures: &mut Vec<String>| {
+        if let Err(panic) = handle.1.join() {
+            let text = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .unwrap_or_else(|| "(panicked)".into());
+            failures.push(format!("{}: {text}", handle.0));
+        }
+    };
+    for mutant in mutants() {
+        let binary = match std::panic::catch_unwind(|| build(mutant)) {
+            Ok(binary) => binary,
+            Err(_) => {
+                failures.push(format!("{}: it did not build (see above)", mutant.id()));
+                continue;
+            }
+        };
+        if running.len() >= 2 {
+            collect(running.remove(0), &mut failures);
+        }
+        running.push((
+            mutant.id(),
+            thread::spawn(move || check_mutant(mutant, &binary)),
+        ));
+    }
+    for handle in running {
+        collect(handle, &mut failures);
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 
 /// A Cargo building is slow enough; building the mutants one at a time also keeps one
@@ -375,30 +183,25 @@ static BUILD: Mutex<()> = Mutex::new(());
 /// Generous: the first build compiles the dependencies.
 const BUILD_LIMIT: Duration = Duration::from_secs(600);
 
-fn check_mutant(step: &str, name: &str) {
-    let mutant = MUTANTS
-        .iter()
-        .find(|m| m.step == step && m.name == name)
-        .unwrap_or_else(|| panic!("no mutant {step}/{name} in MUTANTS"));
-    let binary = build(mutant);
-    let ran = common::check(&[format!("{}={}", mutant.step, binary.display())]);
+fn check_mutant(mutant: &Mutant, binary: &Path) {
+    let id = mutant.id();
+    let ran = common::check(&[format!("{}={}", mutant.step.decl.id, binary.display())]);
     let seen = entries(&ran.stdout);
-    for id in mutant.must_fail {
-        let entry = seen
-            .iter()
-            .find(|e| e.id == *id)
-            .unwrap_or_else(|| panic!("mutant {name}: no {id} in the report:\n{}", ran.describe()));
+    for check in &mutant.must_fail {
+        let entry = seen.iter().find(|e| e.id == *check).unwrap_or_else(|| {
+            panic!("mutant {id}: no {check} in the report:\n{}", ran.describe())
+        });
         assert_eq!(
             entry.tag,
             "FAIL",
-            "mutant {step}-{name} must make {id} fail:\n{}",
+            "mutant {id} must make {check} fail:\n{}",
             ran.describe()
         );
     }
     assert_eq!(
         ran.code,
         1,
-        "mutant {step}-{name}: the checker's status:\n{}",
+        "mutant {id}: the checker's status:\n{}",
         ran.describe()
     );
 }
@@ -407,36 +210,42 @@ fn check_mutant(step: &str, name: &str) {
 /// target directory).
 fn build(mutant: &Mutant) -> PathBuf {
     let p = paths();
-    let step = common::catalog_step(mutant.step);
-    let solution = p.root.join("solutions").join(step.slug);
-    let dir = p
-        .target
-        .join("mutants")
-        .join(format!("{}-{}", mutant.step, mutant.name));
-    let _ = std::fs::remove_dir_all(&dir);
-    copy_dir(&solution, &dir);
+    let step = &mutant.step.decl;
+    let mirror = p.target.join("mutants").join(mutant.id());
+    let _ = std::fs::remove_dir_all(&mirror);
+    let dir = mirror.join("solutions").join(&step.folder);
+    copy_dir(&step.dir(&p.root, true), &dir);
+    copy_dir(
+        &step.dir(&p.root, false).join("src"),
+        &mirror.join("steps").join(&step.folder).join("src"),
+    );
 
-    let file = dir.join(mutant.file);
+    let file = dir.join(&mutant.file);
     let source = std::fs::read_to_string(&file)
         .unwrap_or_else(|e| panic!("reading {}: {e}", file.display()));
-    let found = source.matches(mutant.find).count();
+    let found = source.matches(&mutant.find).count();
     assert_eq!(
-        found, 1,
-        "mutant {}-{}: {:?} occurs {found} times in solutions/{}/{} (expected once): update the \
+        found,
+        1,
+        "mutant {}: {:?} occurs {found} times in solutions/{}/{} (expected once): update the \
          mutant",
-        mutant.step, mutant.name, mutant.find, step.slug, mutant.file
+        mutant.id(),
+        mutant.find,
+        step.folder,
+        mutant.file
     );
-    std::fs::write(&file, source.replace(mutant.find, mutant.replace)).expect("writing the mutant");
+    std::fs::write(&file, source.replace(&mutant.find, &mutant.replace))
+        .expect("writing the mutant");
 
     let manifest = dir.join("Cargo.toml");
     let original = std::fs::read_to_string(&manifest).expect("reading the solution's Cargo.toml");
-    let text = standalone(&original, &p.root, &format!("mutant-{}", mutant.name));
+    let text = standalone(&original, &p.root, &format!("mutant-{}", mutant.id()));
     std::fs::write(&manifest, text).expect("writing the mutant's Cargo.toml");
     // The workspace's lock file pins the versions already downloaded (the build is offline).
     std::fs::copy(p.root.join("Cargo.lock"), dir.join("Cargo.lock")).expect("copying Cargo.lock");
 
     let target_dir = p.target.join("mutants-target");
-    let bin_name = step_bins(mutant.step).solution;
+    let bin_name = step.binary(true);
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
@@ -448,13 +257,12 @@ fn build(mutant: &Mutant) -> PathBuf {
     assert_eq!(
         built.code,
         0,
-        "building mutant {}-{} failed:\n{}",
-        mutant.step,
-        mutant.name,
+        "building mutant {} failed:\n{}",
+        mutant.id(),
         built.describe()
     );
-    let binary = dir.join(bin_name);
-    std::fs::copy(target_dir.join("debug").join(bin_name), &binary)
+    let binary = dir.join(&bin_name);
+    std::fs::copy(target_dir.join("debug").join(&bin_name), &binary)
         .expect("copying the mutant's binary");
     binary
 }

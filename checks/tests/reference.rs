@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{catalog_step, check, entries, lab_script, paths, run, summary, summary_of};
+use common::{check, entries, lab_script, paths, run, summary, summary_of};
 use lab::state::netfilter::{Listings, Packet};
 use lab::state::{Netns, Start};
 use serde_json::Value;
@@ -19,8 +19,14 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::time::Duration;
 
-const ADAPTER: &str = "cni05";
-const ADAPTER_06: &str = "cni06";
+/// The reference adapter a step's declaration names (`reference = "cni05"`).
+fn reference_of(id: &str) -> String {
+    common::step(id)
+        .decl
+        .reference
+        .clone()
+        .unwrap_or_else(|| panic!("step {id} declares no reference (steps/*/step.toml)"))
+}
 
 fn require_plugins() {
     for plugin in ["bridge", "host-local", "firewall", "loopback", "portmap"] {
@@ -35,13 +41,13 @@ fn require_plugins() {
 
 #[test]
 fn the_cni_reference_plugins_pass_every_check_of_step_05() {
-    passes_every_check("05", ADAPTER);
+    passes_every_check("05", &reference_of("05"));
 }
 
 /// Fails unless `checker check NN=<adapter>` passes every check of step `number`.
 fn passes_every_check(number: &str, adapter: &str) {
     require_plugins();
-    let step = catalog_step(number);
+    let step = common::step(number);
     let ran = check(&[paths().target_arg(number, adapter)]);
     assert_eq!(
         summary(&ran.stdout),
@@ -541,20 +547,20 @@ const ALLOWED: &[(&str, &str)] = &[
 fn one_container_by_the_solution_looks_like_one_by_the_cni_plugins() {
     require_plugins();
     let solution = picture("solution05", SLEEPER, Nat::Rules);
-    let reference = picture(ADAPTER, SLEEPER, Nat::Rules);
+    let reference = picture(&reference_of("05"), SLEEPER, Nat::Rules);
     compare(&solution, &reference, &NEEDED, ALLOWED);
 }
 
 #[test]
 fn the_cni_reference_plugins_pass_every_check_of_step_06() {
-    passes_every_check("06", ADAPTER_06);
+    passes_every_check("06", &reference_of("06"));
 }
 
 #[test]
 fn one_published_container_by_the_solution_looks_like_one_by_the_cni_plugins() {
     require_plugins();
     let solution = picture("solution06", WEB, Nat::Substance);
-    let reference = picture(ADAPTER_06, WEB, Nat::Substance);
+    let reference = picture(&reference_of("06"), WEB, Nat::Substance);
     let needed: Vec<&str> = NEEDED.iter().chain(NEEDED_06).copied().collect();
     let allowed: Vec<(&str, &str)> = ALLOWED.iter().chain(ALLOWED_06).copied().collect();
     compare(&solution, &reference, &needed, &allowed);

@@ -104,7 +104,7 @@ fn leaves_nothing(scenario: &str, args: &[String], end: End) {
 
     // The next run starts clean.
     let next = check_in(&state, &[p.target_arg("01", "solution01")]);
-    let count = common::catalog_step("01").checks.len();
+    let count = common::step("01").checks.len();
     assert!(
         next.code == 0 && summary(&next.stdout) == summary_of(count, 0),
         "scenario {scenario}: the solution's next run did not pass:\n{}",

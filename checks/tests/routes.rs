@@ -10,7 +10,7 @@
 mod common;
 
 use checks::steps::s03::{normalise_routes, EXPECTED_ROUTES};
-use common::{paths, run, step_bins};
+use common::{paths, run, step};
 use std::time::Duration;
 
 /// On the lab host: start the solution's container in the background, wait for its PID file,
@@ -27,7 +27,7 @@ fn script() -> String {
 #[test]
 fn solution_routes() {
     let mut command = common::lab_script(&script());
-    command.env("BIN", paths().bin(step_bins("03").solution));
+    command.env("BIN", paths().bin(&step("03").decl.binary(true)));
     let ran = run(&mut command, Duration::from_secs(60));
     assert_eq!(ran.code, 0, "{}", ran.describe());
     let routes =

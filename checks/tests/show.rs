@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{paths, run, step_bins, Ran};
+use common::{paths, run, step, Ran};
 use lab::registry;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -58,7 +58,7 @@ fn parent_of(pid: i32) -> Option<i32> {
 fn start_lab(script: &str, dir: &Path, ready: Option<&Path>) -> RunningLab {
     let mut command = common::lab_script(script);
     command
-        .env("BIN", paths().bin(step_bins("05").solution))
+        .env("BIN", paths().bin(&step("05").decl.binary(true)))
         .env("READY", dir.join("ready"))
         .env("STOP", dir.join("stop"))
         .stdin(Stdio::null())

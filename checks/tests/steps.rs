@@ -1,56 +1,30 @@
 //! Every step's solution passes all of the step's checks, and its untouched stub fails all of
-//! them, each failure pointing at a `todo!` of the learner's file.
+//! them, each failure pointing at a `todo!` of the learner's file. The steps are the declared
+//! ones (steps/*/step.toml): a new step is tested without a line here.
 
 mod common;
 
-use common::{catalog_step, check, entries, paths, step_bins, summary, summary_of, STEPS};
-
-/// One line per step: `step_tests!(module, "NN");`.
-macro_rules! step_tests {
-    ($module:ident, $number:literal) => {
-        mod $module {
-            #[test]
-            fn solution_passes_every_check() {
-                super::solution_passes($number);
-            }
-
-            #[test]
-            fn stub_fails_every_check_at_a_todo() {
-                super::stub_fails_at_todos($number);
-            }
-        }
-    };
-}
-
-step_tests!(s01, "01");
-step_tests!(s02, "02");
-step_tests!(s03, "03");
-step_tests!(s04, "04");
-step_tests!(s05, "05");
-step_tests!(s06, "06");
+use common::{check, entries, for_every_step, paths, summary, summary_of};
 
 #[test]
-fn every_catalog_step_is_in_the_table() {
-    let tested: Vec<&str> = STEPS.iter().map(|s| s.number).collect();
-    for step in checks::catalog::steps() {
-        assert!(
-            tested.contains(&step.number),
-            "step {} has checks but no line in STEPS (checks/tests/common/mod.rs) nor \
-             step_tests! (checks/tests/steps.rs)",
-            step.number
-        );
-    }
+fn every_solution_passes_every_check() {
+    for_every_step(solution_passes);
 }
 
-fn solution_passes(number: &str) {
-    let step = catalog_step(number);
-    let ran = check(&[paths().target_arg(number, step_bins(number).solution)]);
+#[test]
+fn every_stub_fails_every_check_at_a_todo() {
+    for_every_step(stub_fails_at_todos);
+}
+
+fn solution_passes(step: &'static checks::catalog::Step) {
+    let id = &step.decl.id;
+    let ran = check(&[paths().target_arg(id, &step.decl.binary(true))]);
     let count = step.checks.len();
-    assert!(count > 0, "step {number} has no checks");
+    assert!(count > 0, "step {id} has no checks");
     assert_eq!(
         ran.code,
         0,
-        "the solution of step {number} fails:\n{}",
+        "the solution of step {id} fails:\n{}",
         ran.describe()
     );
     assert_eq!(
@@ -78,16 +52,11 @@ fn solution_passes(number: &str) {
     }
 }
 
-fn stub_fails_at_todos(number: &str) {
-    let step = catalog_step(number);
-    let ran = check(&[paths().target_arg(number, step_bins(number).stub)]);
+fn stub_fails_at_todos(step: &'static checks::catalog::Step) {
+    let id = &step.decl.id;
+    let ran = check(&[paths().target_arg(id, &step.decl.binary(false))]);
     let count = step.checks.len();
-    assert_eq!(
-        ran.code,
-        1,
-        "the stub of step {number}:\n{}",
-        ran.describe()
-    );
+    assert_eq!(ran.code, 1, "the stub of step {id}:\n{}", ran.describe());
     assert_eq!(
         summary(&ran.stdout),
         summary_of(0, count),
@@ -104,7 +73,7 @@ fn stub_fails_at_todos(number: &str) {
     );
 
     // The place the report gives is relative to the workspace root.
-    let learner_file = format!("steps/{}/{}", step.slug, step.file);
+    let learner_file = step.decl.learner_file();
     let text = std::fs::read_to_string(paths().root.join(&learner_file))
         .unwrap_or_else(|e| panic!("reading {learner_file}: {e}"));
     let lines: Vec<&str> = text.lines().collect();

@@ -14,7 +14,8 @@
 //! Nothing in it is linked to the real network, and when its first process dies the kernel
 //! tears all of it down.
 
-pub mod addresses;
+/// The addressing plan (the `addresses` crate), as the lab has always named it.
+pub use addresses;
 pub mod dns;
 mod internet;
 pub mod netcmd;

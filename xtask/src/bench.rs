@@ -57,7 +57,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
                 let mut c = Command::new(&checker);
                 c.arg("check")
                     .args(&common)
-                    .arg(format!("{}={}", step.number, solution.display()));
+                    .arg(format!("{}={}", step.id, solution.display()));
                 c
             })?);
         }
@@ -66,7 +66,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         times.sort();
         report.push_str(&format!(
             "| check {} --solution (built) | {} | < 2 s | {:.2} to target |\n",
-            step.number,
+            step.id,
             describe(times),
             median(times).as_secs_f64() / 2.0,
         ));

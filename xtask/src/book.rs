@@ -140,12 +140,12 @@ pub fn generate(paths: &Paths, dest: &Path) -> Result<()> {
     pages.insert("README.md", "index.md");
     pages.insert("book/index.md", "index.md");
     for step in &steps {
-        let chapter = format!("{}.md", step.slug);
+        let chapter = format!("{}.md", step.folder);
         for file in ["", "/", "/README.md"] {
-            pages.insert(&format!("steps/{}{file}", step.slug), &chapter);
+            pages.insert(&format!("steps/{}{file}", step.folder), &chapter);
         }
         pages.insert(
-            &format!("steps/{}/hints.md", step.slug),
+            &format!("steps/{}/hints.md", step.folder),
             &format!("{chapter}#hints"),
         );
     }
@@ -161,7 +161,7 @@ pub fn generate(paths: &Paths, dest: &Path) -> Result<()> {
         file: "index.md".to_string(),
         title: title(&index_text).unwrap_or_else(|| "Introduction".to_string()),
         from: "book".to_string(),
-        text: index_text.replace(STEPS_MARKER, &steps_list(root, &steps)?),
+        text: index_text.replace(STEPS_MARKER, &steps_list(&steps)),
     };
     let chapters = steps
         .iter()
@@ -223,7 +223,7 @@ fn extra_pages(root: &Path) -> Result<Vec<(String, String)>> {
 
 /// One step's chapter: its lesson, then its hints, each level folded.
 fn chapter(root: &Path, step: &Step) -> Result<Page> {
-    let dir = root.join("steps").join(&step.slug);
+    let dir = root.join("steps").join(&step.folder);
     let readme = dir.join("README.md");
     let mut text =
         fs::read_to_string(&readme).with_context(|| format!("reading {}", readme.display()))?;
@@ -231,12 +231,12 @@ fn chapter(root: &Path, step: &Step) -> Result<Page> {
     if hints.exists() {
         let hints =
             fs::read_to_string(&hints).with_context(|| format!("reading {}", hints.display()))?;
-        text.push_str(&hints_section(&step.number, &hint::parse(&hints)));
+        text.push_str(&hints_section(&step.id, &hint::parse(&hints)));
     }
     Ok(Page {
-        file: format!("{}.md", step.slug),
-        title: title(&text).unwrap_or_else(|| format!("Step {}", step.number)),
-        from: format!("steps/{}", step.slug),
+        file: format!("{}.md", step.folder),
+        title: format!("Step {}: {}", step.id, step.title),
+        from: format!("steps/{}", step.folder),
         text,
     })
 }
@@ -261,17 +261,17 @@ fn hints_section(number: &str, levels: &[(String, String)]) -> String {
 }
 
 /// The list that replaces [`STEPS_MARKER`] in the index.
-fn steps_list(root: &Path, steps: &[Step]) -> Result<String> {
+fn steps_list(steps: &[Step]) -> String {
     let mut out = String::new();
     for step in steps {
-        let readme = root.join("steps").join(&step.slug).join("README.md");
-        let text =
-            fs::read_to_string(&readme).with_context(|| format!("reading {}", readme.display()))?;
-        let title = title(&text).unwrap_or_else(|| format!("Step {}", step.number));
         // Written as from book/index.md to the lesson; the link rewriting maps it.
-        let _ = writeln!(out, "- [{title}](../steps/{}/README.md)", step.slug);
+        let _ = writeln!(
+            out,
+            "- [Step {}: {}](../steps/{}/README.md)",
+            step.id, step.title, step.folder
+        );
     }
-    Ok(out)
+    out
 }
 
 fn summary(index: &Page, chapters: &[Page], extras: &[Page]) -> String {

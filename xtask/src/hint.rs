@@ -42,7 +42,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     } else {
         let wanted = level.unwrap_or_else(|| next(seen, &levels));
         if wanted == 0 || wanted > levels.len() {
-            bail!("step {} has hint levels 1 to {}", step.number, levels.len());
+            bail!("step {} has hint levels 1 to {}", step.id, levels.len());
         }
         vec![wanted]
     };
@@ -61,7 +61,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
 
 /// The step's hint levels, from its `hints.md`; an error naming the file when it has none.
 pub fn levels(paths: &Paths, step: &Step) -> Result<Vec<(String, String)>> {
-    let file = step.dir(paths, false).join("hints.md");
+    let file = step.dir(&paths.root, false).join("hints.md");
     let text =
         std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let levels = parse(&text);
@@ -74,7 +74,7 @@ pub fn levels(paths: &Paths, step: &Step) -> Result<Vec<(String, String)>> {
 /// The highest hint level of the step the learner has seen (0: none).
 pub fn seen(paths: &Paths, step: &Step) -> Result<usize> {
     let mut progress = progress::Progress::load(paths)?;
-    Ok(usize::from(progress.step(&step.number).hint))
+    Ok(usize::from(progress.step(&step.id).hint))
 }
 
 /// The level to show next: the first one not seen yet (the last one once all were seen).
@@ -89,7 +89,7 @@ pub fn format(step: &Step, levels: &[(String, String)], n: usize) -> String {
     };
     format!(
         "step {} · hint {n} of {} · {title}\n\n{}\n",
-        step.number,
+        step.id,
         levels.len(),
         body.trim()
     )
@@ -98,33 +98,10 @@ pub fn format(step: &Step, levels: &[(String, String)], n: usize) -> String {
 /// Remembers that the learner has seen the levels up to `highest` (never lowers it).
 pub fn record(paths: &Paths, step: &Step, highest: usize) -> Result<()> {
     let mut progress = progress::Progress::load(paths)?;
-    let entry = progress.step(&step.number);
+    let entry = progress.step(&step.id);
     let highest = u8::try_from(highest).unwrap_or(u8::MAX);
     entry.hint = entry.hint.max(highest);
     progress.save()
 }
 
-/// `(title, body)` per level, in order.
-pub fn parse(text: &str) -> Vec<(String, String)> {
-    let mut levels: Vec<(String, String)> = Vec::new();
-    for line in text.lines() {
-        if let Some(heading) = line.strip_prefix("## Level ") {
-            let title = heading.split_once(':').map_or(heading, |(_, t)| t).trim();
-            levels.push((title.to_string(), String::new()));
-        } else if let Some((_, body)) = levels.last_mut() {
-            body.push_str(line);
-            body.push('\n');
-        }
-    }
-    levels
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn splits_levels() {
-        let levels = super::parse("# Hints\n## Level 1: concept\nA\n## Level 2: command\nB\nC\n");
-        assert_eq!(levels.len(), 2);
-        assert_eq!(levels[1], ("command".to_string(), "B\nC\n".to_string()));
-    }
-}
+pub use workshop::hints::parse;

@@ -34,12 +34,9 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let mut script = format!("export PATH={}:$PATH PS1='lab# '\n", bin_dir.display());
     if let Some(step) = &step {
         let binary = step.binary(solution);
-        // From step 06 on, c1 serves a page on a published port.
-        let c1 = if step.number.as_str() >= "06" {
-            "-p 8080:80 -- sh -c 'echo hello from c1 > /tmp/index.html && exec httpd -f -p 80 -h /tmp'"
-        } else {
-            "-- sleep 100000"
-        };
+        // What c1 runs comes from the step's declaration (`lab-c1`): from step 06 on, a page
+        // on a published port.
+        let c1 = shell_words(&step.lab_c1);
         script.push_str(&format!(
             "{binary} run --name c1 {c1} >/dev/null 2>&1 &\n\
              while [ ! -e \"$NETLAB_STATE/containers/c1/pid\" ]; do sleep 0.05; done\n\
@@ -54,4 +51,22 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let checker_args = vec!["/bin/sh".to_string(), "-c".to_string(), script];
     let status = runner::checker(&paths, sudo, "run", &checker_args)?;
     Ok(runner::exit_code(status))
+}
+
+/// Words for a shell command line, each quoted where it needs it.
+fn shell_words(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| {
+            if !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,".contains(c))
+            {
+                w.clone()
+            } else {
+                format!("'{}'", w.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }

@@ -28,10 +28,6 @@ pub fn unknown_verb(verb: &str) -> String {
     format!("unknown verb '{verb}': use one of {VERBS} (cargo xtask --help)")
 }
 
-pub fn unknown_step(step: &str, known: &str) -> String {
-    format!("unknown step '{step}': the steps are {known}")
-}
-
 pub const CHECK_USAGE: &str = "\
 cargo xtask check NN|all [--solution] [--sudo] [--no-build] [--json]
   Builds step NN (yours, or its solution with --solution) and runs its checks, each in a

@@ -26,11 +26,11 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     }
     let paths = Paths::new();
     let step = workspace::one(&paths, step.as_ref())?;
-    let src = format!("steps/{}/src", step.slug);
+    let src = format!("steps/{}/src", step.folder);
     git_checkout_root(&paths.root)?;
     if !yes {
         if !std::io::stdin().is_terminal() {
-            bail!(messages::reset_needs_yes(&step.number));
+            bail!(messages::reset_needs_yes(&step.id));
         }
         eprint!("{}", messages::reset_question(&src));
         let _ = std::io::stderr().flush();

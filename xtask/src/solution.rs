@@ -29,24 +29,23 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let progress = progress::Progress::load(&paths)?;
     let passed = progress
         .steps
-        .get(&step.number)
+        .get(&step.id)
         .is_some_and(|p| p.passed.is_some());
     if !passed && !force {
-        bail!(messages::solution_not_passed(&step.number));
+        bail!(messages::solution_not_passed(&step.id));
     }
-    let files: Vec<_> = step
-        .learner_files(&paths)?
+    let files: Vec<_> = workspace::learner_files(&paths, &step)?
         .into_iter()
         .filter(|f| f != Path::new("main.rs"))
         .collect();
     if files.is_empty() {
         bail!(
             "steps/{}/src has no learner file besides main.rs",
-            step.slug
+            step.folder
         );
     }
-    let mine_dir = step.dir(&paths, false).join("src");
-    let theirs_dir = step.dir(&paths, true).join("src");
+    let mine_dir = step.dir(&paths.root, false).join("src");
+    let theirs_dir = step.dir(&paths.root, true).join("src");
     let mut shown = Vec::new();
     for file in &files {
         let theirs = theirs_dir.join(file);
@@ -57,8 +56,8 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     // Written without println!, so that a closed pipe (`| head`) is not a panic.
     let mut out = std::io::stdout().lock();
     for (file, text) in shown {
-        let name = format!("solutions/{}/src/{}", step.slug, file.display());
-        let mine_name = format!("steps/{}/src/{}", step.slug, file.display());
+        let name = format!("solutions/{}/src/{}", step.folder, file.display());
+        let mine_name = format!("steps/{}/src/{}", step.folder, file.display());
         let _ = writeln!(out, "==> {name} <==\n{}", text.trim_end());
         let _ = match diff(&paths.root, &mine_name, &name) {
             Some(d) if d.trim().is_empty() => {

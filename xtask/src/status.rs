@@ -26,11 +26,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let rows: Vec<[String; 4]> = steps
         .iter()
         .map(|step| {
-            let p = progress
-                .steps
-                .get(&step.number)
-                .cloned()
-                .unwrap_or_default();
+            let p = progress.steps.get(&step.id).cloned().unwrap_or_default();
             let passed = p
                 .passed
                 .map_or_else(|| "-".to_string(), |w| format!("yes {w}"));
@@ -38,7 +34,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
                 Some(total) => format!("{} of {total}", p.hint),
                 None => p.hint.to_string(),
             };
-            [step.number.clone(), title(&paths, step), passed, hints]
+            [step.id.clone(), step.title.clone(), passed, hints]
         })
         .collect();
     let header = ["step", "title", "passed", "hints"].map(String::from);
@@ -68,9 +64,9 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         Some(step) => writeln!(
             out,
             "\nnext: step {} ({}): cargo xtask check {}",
-            step.number,
-            title(&paths, step),
-            step.number
+            step.id,
+            step.title.clone(),
+            step.id
         ),
         None if steps.is_empty() => writeln!(out, "\nno steps found"),
         None => writeln!(
@@ -82,46 +78,8 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The first `# ` heading of the step's lesson, without its `Step NN: ` prefix; the slug
-/// when there is no lesson.
-pub fn title(paths: &Paths, step: &Step) -> String {
-    let file = step.dir(paths, false).join("README.md");
-    std::fs::read_to_string(file)
-        .ok()
-        .and_then(|text| {
-            text.lines()
-                .find_map(|l| l.strip_prefix("# "))
-                .map(strip_step_prefix)
-        })
-        .unwrap_or_else(|| step.slug.clone())
-}
-
-fn strip_step_prefix(heading: &str) -> String {
-    let heading = heading.trim();
-    match heading
-        .strip_prefix("Step ")
-        .and_then(|r| r.split_once(':'))
-    {
-        Some((n, rest)) if n.chars().all(|c| c.is_ascii_digit()) => rest.trim().to_string(),
-        _ => heading.to_string(),
-    }
-}
-
 fn hint_levels(paths: &Paths, step: &Step) -> Option<usize> {
-    let text = std::fs::read_to_string(step.dir(paths, false).join("hints.md")).ok()?;
+    let text = std::fs::read_to_string(step.dir(&paths.root, false).join("hints.md")).ok()?;
     let levels = hint::parse(&text).len();
     (levels > 0).then_some(levels)
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn strips_the_step_prefix() {
-        assert_eq!(
-            super::strip_step_prefix("Step 01: the network namespace"),
-            "the network namespace"
-        );
-        assert_eq!(super::strip_step_prefix("A lesson"), "A lesson");
-        assert_eq!(super::strip_step_prefix("Step one: x"), "Step one: x");
-    }
 }

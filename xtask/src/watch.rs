@@ -87,7 +87,7 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     }
     let paths = Paths::new();
     let step = workspace::one(&paths, step.as_ref())?;
-    let dir = step.dir(&paths, options.solution);
+    let dir = step.dir(&paths.root, options.solution);
     if !dir.join("src").is_dir() {
         bail!("{} has no src folder to watch", dir.display());
     }
@@ -194,7 +194,7 @@ impl Watch {
             out,
             "{}",
             messages::watch_header(
-                &self.step.number,
+                &self.step.id,
                 self.runs,
                 &clock(),
                 &self.relative(&self.dir),
@@ -228,9 +228,7 @@ impl Watch {
             Some(status) if status.success() && self.options.solution => {
                 lines.push(messages::WATCH_SOLUTION_PASSED.to_string())
             }
-            Some(status) if status.success() => {
-                lines.push(messages::watch_passed(&self.step.number))
-            }
+            Some(status) if status.success() => lines.push(messages::watch_passed(&self.step.id)),
             _ => lines.push(self.next_hint_line()?),
         }
         lines.push(messages::watch_footer(&self.relative(&self.dir), self.keys));
@@ -281,7 +279,7 @@ impl Watch {
     fn next_hint_line(&self) -> Result<String> {
         let seen = hint::seen(&self.paths, &self.step)?;
         Ok(if seen >= self.hints.len() {
-            messages::watch_all_hints_read(&self.step.number, self.hints.len())
+            messages::watch_all_hints_read(&self.step.id, self.hints.len())
         } else {
             let next = hint::next(seen, &self.hints);
             messages::watch_next_hint(next, self.hints.len(), &self.hints[next - 1].0)

@@ -53,9 +53,7 @@ pub const CNI_VERSION: &str = "1.0.0";
 /// The container's interface on the bridge.
 pub const IFNAME: &str = "eth0";
 /// The bridge, the subnet and the gateway: the same as step 05's.
-pub const BRIDGE: &str = "netlab0";
-pub const SUBNET: &str = "10.0.0.0/24";
-pub const GATEWAY: &str = "10.0.0.1";
+pub use lab::addresses::containers::{BRIDGE, GATEWAY, SUBNET};
 
 /// The network list a runtime would read from `/etc/cni/net.d/netlab.conflist`, with
 /// host-local's data under the lab's state directory. With `portmap`, the list ends with the

@@ -1,61 +1,56 @@
 //! Step 01: the container gets a network namespace of its own, with `lo` up.
 
 use super::observe::{self, describe, links};
-use crate::catalog::{Check, Step, LIMIT};
+use crate::catalog::{Check, LIMIT};
 use crate::probe::Probe;
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::{HOST_UPLINK, WEB_ADDR};
 use lab::snapshot::NetState;
 use lab::Profile;
 
-pub const STEP: Step = Step {
-    number: "01",
-    slug: "01-netns",
-    title: "the network namespace",
-    file: "src/netns.rs",
-    checks: &[
-        Check {
-            name: "own-netns",
-            title: "the container has a network namespace of its own",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: own_netns,
-        },
-        Check {
-            name: "lo-up",
-            title: "inside, lo is the only interface, and it is UP",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: lo_up,
-        },
-        Check {
-            name: "ping-loopback",
-            title: "inside, ping 127.0.0.1 answers",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: ping_loopback,
-        },
-        Check {
-            name: "isolated",
-            title: "inside, the lab host's eth0 and the lab's internet are out of sight",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: isolated,
-        },
-        Check {
-            name: "host-unchanged",
-            title: "after the container exits, the lab host's network is as it was",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: host_unchanged,
-        },
-    ],
-};
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "own-netns",
+        title: "the container has a network namespace of its own",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: own_netns,
+    },
+    Check {
+        name: "lo-up",
+        title: "inside, lo is the only interface, and it is UP",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: lo_up,
+    },
+    Check {
+        name: "ping-loopback",
+        title: "inside, ping 127.0.0.1 answers",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: ping_loopback,
+    },
+    Check {
+        name: "isolated",
+        title: "inside, the lab host's eth0 and the lab's internet are out of sight",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: isolated,
+    },
+    Check {
+        name: "host-unchanged",
+        title: "after the container exits, the lab host's network is as it was",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: host_unchanged,
+    },
+];
 
 fn own_netns(probe: &Probe) -> Verdict {
     let host = probe.host_netns()?;

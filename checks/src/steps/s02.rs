@@ -6,7 +6,7 @@
 //! back. The lab's own uplink `eth0` is a veth too; it is never counted as a container's.
 
 use super::observe;
-use crate::catalog::{Check, Step, LIMIT};
+use crate::catalog::{Check, LIMIT};
 use crate::probe::{Finished, Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{Context, Result};
@@ -28,70 +28,65 @@ const SLEEP: &[&str] = &["sleep", "30"];
 /// How long the kernel may take to remove a dead container's namespace, and the veth with it.
 const TEARDOWN: Duration = Duration::from_secs(3);
 
-pub const STEP: Step = Step {
-    number: "02",
-    slug: "02-veth",
-    title: "the veth pair and NAT",
-    file: "src/veth.rs",
-    checks: &[
-        Check {
-            name: "host-end",
-            title: "the lab host has its end of the container's veth, UP, with 10.0.0.1/24",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: host_end,
-        },
-        Check {
-            name: "container-end",
-            title: "the other end is eth0 in the container's namespace, not on the lab host",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: container_end,
-        },
-        Check {
-            name: "ip-forward",
-            title: "while a container runs, the lab host forwards (net.ipv4.ip_forward = 1)",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: ip_forward,
-        },
-        Check {
-            name: "one-masquerade",
-            title: "one MASQUERADE rule for 10.0.0.0/24, however many containers ran",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: one_masquerade,
-        },
-        Check {
-            name: "two-at-once",
-            title: "two containers at once each get a veth pair of their own",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: two_at_once,
-        },
-        Check {
-            name: "cleanup",
-            title: "after the containers exit, no veth and no NAT rule remain",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: cleanup,
-        },
-        Check {
-            name: "cleanup-twice",
-            title: "cleanup succeeds when the rule or the link is already gone",
-            hint: 3,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: cleanup_twice,
-        },
-    ],
-};
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "host-end",
+        title: "the lab host has its end of the container's veth, UP, with 10.0.0.1/24",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: host_end,
+    },
+    Check {
+        name: "container-end",
+        title: "the other end is eth0 in the container's namespace, not on the lab host",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: container_end,
+    },
+    Check {
+        name: "ip-forward",
+        title: "while a container runs, the lab host forwards (net.ipv4.ip_forward = 1)",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: ip_forward,
+    },
+    Check {
+        name: "one-masquerade",
+        title: "one MASQUERADE rule for 10.0.0.0/24, however many containers ran",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: one_masquerade,
+    },
+    Check {
+        name: "two-at-once",
+        title: "two containers at once each get a veth pair of their own",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: two_at_once,
+    },
+    Check {
+        name: "cleanup",
+        title: "after the containers exit, no veth and no NAT rule remain",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: cleanup,
+    },
+    Check {
+        name: "cleanup-twice",
+        title: "cleanup succeeds when the rule or the link is already gone",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: cleanup_twice,
+    },
+];
 
 fn host_end(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;

@@ -5,7 +5,7 @@
 //! what the container's network namespace holds (`ip addr`, `ip route`).
 
 use super::observe::{self, FALLBACK_DEVICES};
-use crate::catalog::{Check, Step, LIMIT};
+use crate::catalog::{Check, LIMIT};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{Context, Result};
@@ -29,54 +29,49 @@ const WGET_SECONDS: &str = "5";
 /// makes. `checks/tests/routes.rs` compares it with the solution's actual table.
 pub const EXPECTED_ROUTES: &str = "10.0.0.0/24 dev eth0 scope link\ndefault via 10.0.0.1 dev eth0";
 
-pub const STEP: Step = Step {
-    number: "03",
-    slug: "03-container-net",
-    title: "container networking",
-    file: "src/container_net.rs",
-    checks: &[
-        Check {
-            name: "eth0-up",
-            title: "inside, eth0 is UP with 10.0.0.2/24, and lo is UP",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: eth0_up,
-        },
-        Check {
-            name: "ping-gateway",
-            title: "inside, ping 10.0.0.1 (the lab host's end of the cable) answers",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: ping_gateway,
-        },
-        Check {
-            name: "ping-internet",
-            title: "inside, ping 203.0.113.80 (the lab's web server) answers",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: ping_internet,
-        },
-        Check {
-            name: "http-nat",
-            title: "inside, wget gets the web page; the server saw the lab host, not 10.0.0.2",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: http_nat,
-        },
-        Check {
-            name: "routes",
-            title: "the container's routes: 10.0.0.0/24 on eth0, default via 10.0.0.1",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: routes,
-        },
-    ],
-};
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "eth0-up",
+        title: "inside, eth0 is UP with 10.0.0.2/24, and lo is UP",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: eth0_up,
+    },
+    Check {
+        name: "ping-gateway",
+        title: "inside, ping 10.0.0.1 (the lab host's end of the cable) answers",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: ping_gateway,
+    },
+    Check {
+        name: "ping-internet",
+        title: "inside, ping 203.0.113.80 (the lab's web server) answers",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: ping_internet,
+    },
+    Check {
+        name: "http-nat",
+        title: "inside, wget gets the web page; the server saw the lab host, not 10.0.0.2",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: http_nat,
+    },
+    Check {
+        name: "routes",
+        title: "the container's routes: 10.0.0.0/24 on eth0, default via 10.0.0.1",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: routes,
+    },
+];
 
 fn eth0_up(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;

@@ -6,7 +6,7 @@
 //! failure about a name shows the container's /etc/resolv.conf or /etc/hosts as it is.
 
 use super::observe;
-use crate::catalog::{Check, Step, LIMIT};
+use crate::catalog::{Check, LIMIT};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
@@ -30,70 +30,65 @@ const WEB_NAME: &str = "web.lab.test";
 /// The options line of the stub-only host profile.
 const STUB_OPTIONS: &str = "options edns0 trust-ad";
 
-pub const STEP: Step = Step {
-    number: "04",
-    slug: "04-dns",
-    title: "DNS inside the container",
-    file: "src/dns.rs",
-    checks: &[
-        Check {
-            name: "resolv-conf",
-            title: "the container's resolv.conf: no loopback nameserver, 203.0.113.53, search kept",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: resolv_conf,
-        },
-        Check {
-            name: "fallback",
-            title: "host with only 127.0.0.53: the container gets 203.0.113.53, search and options kept",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::StubResolverOnly,
-            run: fallback,
-        },
-        Check {
-            name: "nslookup",
-            title: "inside, nslookup web.lab.test gives 203.0.113.80",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: nslookup,
-        },
-        Check {
-            name: "by-name",
-            title: "inside, ping and wget reach web.lab.test by its name",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: by_name,
-        },
-        Check {
-            name: "unknown-name",
-            title: "inside, nslookup nothing.lab.test fails at once with NXDOMAIN",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: unknown_name,
-        },
-        Check {
-            name: "hostname",
-            title: "inside, /etc/hosts names localhost and the container; ping of its name answers",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: hostname,
-        },
-        Check {
-            name: "host-untouched",
-            title: "the lab host's resolv.conf and hosts unchanged; each container has its own files",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: host_untouched,
-        },
-    ],
-};
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "resolv-conf",
+        title: "the container's resolv.conf: no loopback nameserver, 203.0.113.53, search kept",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: resolv_conf,
+    },
+    Check {
+        name: "fallback",
+        title: "host with only 127.0.0.53: the container gets 203.0.113.53, search and options kept",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::StubResolverOnly,
+        run: fallback,
+    },
+    Check {
+        name: "nslookup",
+        title: "inside, nslookup web.lab.test gives 203.0.113.80",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: nslookup,
+    },
+    Check {
+        name: "by-name",
+        title: "inside, ping and wget reach web.lab.test by its name",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: by_name,
+    },
+    Check {
+        name: "unknown-name",
+        title: "inside, nslookup nothing.lab.test fails at once with NXDOMAIN",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: unknown_name,
+    },
+    Check {
+        name: "hostname",
+        title: "inside, /etc/hosts names localhost and the container; ping of its name answers",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: hostname,
+    },
+    Check {
+        name: "host-untouched",
+        title: "the lab host's resolv.conf and hosts unchanged; each container has its own files",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: host_untouched,
+    },
+];
 
 fn resolv_conf(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;

@@ -6,7 +6,7 @@
 //! files of `$NETLAB_STATE/ipam/` named after an address.
 
 use super::observe;
-use crate::catalog::{Check, Step, LIMIT};
+use crate::catalog::{Check, LIMIT};
 use crate::probe::{learner_trouble, Finished, Probe, Running, START_LIMIT, STOP_LIMIT};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{Context, Result};
@@ -36,104 +36,99 @@ const PORT: &str = "7000";
 /// How many containers start at the same moment in `concurrent`.
 const AT_ONCE: usize = 8;
 
-pub const STEP: Step = Step {
-    number: "05",
-    slug: "05-bridge",
-    title: "many containers, one bridge",
-    file: "src/bridge.rs",
-    checks: &[
-        Check {
-            name: "addresses",
-            title: "three containers get three different addresses of 10.0.0.0/24 on eth0",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: addresses,
-        },
-        Check {
-            name: "bridge",
-            title: "netlab0 is an UP bridge with 10.0.0.1/24, every host end plugged into it",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: bridge,
-        },
-        Check {
-            name: "ping-each-other",
-            title: "the containers ping each other, both ways",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: ping_each_other,
-        },
-        Check {
-            name: "source-address",
-            title: "a TCP connection between two containers arrives from the sender's own address",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: source_address,
-        },
-        Check {
-            name: "internet",
-            title: "every container gets the lab's web page; the server sees 198.51.100.2",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: internet,
-        },
-        Check {
-            name: "stop-one",
-            title: "stopping one container removes its veth and frees its address; the rest work",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: stop_one,
-        },
-        Check {
-            name: "concurrent",
-            title: "eight containers started at the same moment get eight different addresses \
-                    and add each shared rule once",
-            hint: 2,
-            limit: Duration::from_secs(30),
-            profile: Profile::Fresh,
-            run: concurrent,
-        },
-        Check {
-            name: "lock",
-            title: "allocation waits while another process holds the flock on ipam/lock",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: lock,
-        },
-        Check {
-            name: "crash",
-            title: "the address of a step binary killed with SIGKILL is taken back, not leaked",
-            hint: 3,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: crash,
-        },
-        Check {
-            name: "docker-host",
-            title: "with FORWARD policy DROP, containers reach the internet and each other; \
-                    the policy stays DROP",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::DockerHost,
-            run: docker_host,
-        },
-        Check {
-            name: "cleanup",
-            title: "after every container ended: no veth, no address file, no per-container rule",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: cleanup,
-        },
-    ],
-};
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "addresses",
+        title: "three containers get three different addresses of 10.0.0.0/24 on eth0",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: addresses,
+    },
+    Check {
+        name: "bridge",
+        title: "netlab0 is an UP bridge with 10.0.0.1/24, every host end plugged into it",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: bridge,
+    },
+    Check {
+        name: "ping-each-other",
+        title: "the containers ping each other, both ways",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: ping_each_other,
+    },
+    Check {
+        name: "source-address",
+        title: "a TCP connection between two containers arrives from the sender's own address",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: source_address,
+    },
+    Check {
+        name: "internet",
+        title: "every container gets the lab's web page; the server sees 198.51.100.2",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: internet,
+    },
+    Check {
+        name: "stop-one",
+        title: "stopping one container removes its veth and frees its address; the rest work",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: stop_one,
+    },
+    Check {
+        name: "concurrent",
+        title: "eight containers started at the same moment get eight different addresses \
+                and add each shared rule once",
+        hint: 2,
+        limit: Duration::from_secs(30),
+        profile: Profile::Fresh,
+        run: concurrent,
+    },
+    Check {
+        name: "lock",
+        title: "allocation waits while another process holds the flock on ipam/lock",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: lock,
+    },
+    Check {
+        name: "crash",
+        title: "the address of a step binary killed with SIGKILL is taken back, not leaked",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: crash,
+    },
+    Check {
+        name: "docker-host",
+        title: "with FORWARD policy DROP, containers reach the internet and each other; \
+                the policy stays DROP",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::DockerHost,
+        run: docker_host,
+    },
+    Check {
+        name: "cleanup",
+        title: "after every container ended: no veth, no address file, no per-container rule",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: cleanup,
+    },
+];
 
 fn addresses(probe: &Probe) -> Verdict {
     let running = start_all(probe, &["a", "b", "c"])?;

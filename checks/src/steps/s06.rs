@@ -3,7 +3,7 @@
 //! address and 127.0.0.1), from another container and from the container itself.
 
 use super::observe;
-use crate::catalog::{Check, Step, LIMIT};
+use crate::catalog::{Check, LIMIT};
 use crate::probe::{Probe, Running};
 use crate::sockets;
 use crate::verdict::{Outcome, Verdict};
@@ -22,113 +22,108 @@ const SERVER_START: Duration = Duration::from_secs(3);
 /// What the clients of these checks run.
 const SLEEP: &[&str] = &["sleep", "30"];
 
-pub const STEP: Step = Step {
-    number: "06",
-    slug: "06-dnat",
-    title: "publishing ports",
-    file: "src/dnat.rs",
-    checks: &[
-        Check {
-            name: "from-internet",
-            title: "GET 198.51.100.2:8080 from the lab's internet returns the container's page",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: from_internet,
-        },
-        Check {
-            name: "from-host",
-            title: "GET 198.51.100.2:8080 from the lab host itself returns the page (OUTPUT)",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: from_host,
-        },
-        Check {
-            name: "localhost",
-            title: "GET 127.0.0.1:8080 on the lab host returns the page",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: localhost,
-        },
-        Check {
-            name: "localnet-scope",
-            title: "route_localnet is 1 on netlab0 only: still 0 on all, default and eth0",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: localnet_scope,
-        },
-        Check {
-            name: "from-container",
-            title: "GET 198.51.100.2:8080 from a second container returns the page",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: from_container,
-        },
-        Check {
-            name: "hairpin",
-            title: "GET 198.51.100.2:8080 from the publishing container itself returns its page",
-            hint: 3,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: hairpin,
-        },
-        Check {
-            name: "two-ports",
-            title: "two containers publishing 8080 and 8081 each get their own traffic",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: two_ports,
-        },
-        Check {
-            name: "udp",
-            title:
-                "-p 5353:53/udp: a datagram to 198.51.100.2:5353 reaches the container's port 53",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: udp,
-        },
-        Check {
-            name: "conflict",
-            title: "publishing a host port already published fails clearly and adds no rule",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: conflict,
-        },
-        Check {
-            name: "stale",
-            title: "the rules of a step binary killed with SIGKILL are removed, not left to \
-                    send traffic to a dead container",
-            hint: 3,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: stale,
-        },
-        Check {
-            name: "docker-host",
-            title: "with FORWARD policy DROP, the published port answers; the policy stays DROP",
-            hint: 1,
-            limit: LIMIT,
-            profile: Profile::DockerHost,
-            run: docker_host,
-        },
-        Check {
-            name: "cleanup",
-            title: "after the containers ended: no DNAT rule, no rule of theirs, route_localnet \
-                    still 0 on all and eth0",
-            hint: 2,
-            limit: LIMIT,
-            profile: Profile::Fresh,
-            run: cleanup,
-        },
-    ],
-};
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "from-internet",
+        title: "GET 198.51.100.2:8080 from the lab's internet returns the container's page",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: from_internet,
+    },
+    Check {
+        name: "from-host",
+        title: "GET 198.51.100.2:8080 from the lab host itself returns the page (OUTPUT)",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: from_host,
+    },
+    Check {
+        name: "localhost",
+        title: "GET 127.0.0.1:8080 on the lab host returns the page",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: localhost,
+    },
+    Check {
+        name: "localnet-scope",
+        title: "route_localnet is 1 on netlab0 only: still 0 on all, default and eth0",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: localnet_scope,
+    },
+    Check {
+        name: "from-container",
+        title: "GET 198.51.100.2:8080 from a second container returns the page",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: from_container,
+    },
+    Check {
+        name: "hairpin",
+        title: "GET 198.51.100.2:8080 from the publishing container itself returns its page",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: hairpin,
+    },
+    Check {
+        name: "two-ports",
+        title: "two containers publishing 8080 and 8081 each get their own traffic",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: two_ports,
+    },
+    Check {
+        name: "udp",
+        title:
+            "-p 5353:53/udp: a datagram to 198.51.100.2:5353 reaches the container's port 53",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: udp,
+    },
+    Check {
+        name: "conflict",
+        title: "publishing a host port already published fails clearly and adds no rule",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: conflict,
+    },
+    Check {
+        name: "stale",
+        title: "the rules of a step binary killed with SIGKILL are removed, not left to \
+                send traffic to a dead container",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: stale,
+    },
+    Check {
+        name: "docker-host",
+        title: "with FORWARD policy DROP, the published port answers; the policy stays DROP",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::DockerHost,
+        run: docker_host,
+    },
+    Check {
+        name: "cleanup",
+        title: "after the containers ended: no DNAT rule, no rule of theirs, route_localnet \
+                still 0 on all and eth0",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: cleanup,
+    },
+];
 
 fn from_internet(probe: &Probe) -> Verdict {
     let web = serve(probe, "web", "8080:80")?;

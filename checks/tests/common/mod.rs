@@ -1,5 +1,5 @@
 //! Shared by the integration tests: where the workspace, the binaries and the lab's files are,
-//! the table of steps, running the checker with a time limit, and reading its report.
+//! the steps as declared, running the checker with a time limit, and reading its report.
 //!
 //! The binaries and the rootfs are prepared by `cargo xtask test` before it runs
 //! `cargo test --workspace`; when something is missing, every test fails with one message
@@ -21,62 +21,54 @@ use std::time::{Duration, Instant};
 pub const PREPARE: &str = "run `cargo xtask test`: it builds the step binaries and the lab's \
                            rootfs, then runs these tests";
 
-/// One step's binaries. A new step is one more line in [`STEPS`].
-pub struct StepBins {
-    /// `01`: the step's number in the checks' catalog.
-    pub number: &'static str,
-    /// The learner's untouched stub (`steps/NN-*`).
-    pub stub: &'static str,
-    /// The step's solution (`solutions/NN-*`).
-    pub solution: &'static str,
+/// Every step, as its declaration (`steps/*/step.toml`) says, with the checks that judge it.
+/// The tests iterate these; there is no table of steps of their own.
+pub fn steps() -> &'static [checks::catalog::Step] {
+    static STEPS: OnceLock<Vec<checks::catalog::Step>> = OnceLock::new();
+    STEPS.get_or_init(|| {
+        checks::catalog::steps(&root()).unwrap_or_else(|e| panic!("the steps' declarations: {e:#}"))
+    })
 }
 
-/// Every step of the workshop.
-pub const STEPS: &[StepBins] = &[
-    StepBins {
-        number: "01",
-        stub: "step01",
-        solution: "solution01",
-    },
-    StepBins {
-        number: "02",
-        stub: "step02",
-        solution: "solution02",
-    },
-    StepBins {
-        number: "03",
-        stub: "step03",
-        solution: "solution03",
-    },
-    StepBins {
-        number: "04",
-        stub: "step04",
-        solution: "solution04",
-    },
-    StepBins {
-        number: "05",
-        stub: "step05",
-        solution: "solution05",
-    },
-    StepBins {
-        number: "06",
-        stub: "step06",
-        solution: "solution06",
-    },
-];
+/// Runs `one` for every declared step, two at a time (a check run is mostly waiting), and
+/// fails with every step's failure at once.
+pub fn for_every_step(one: fn(&'static checks::catalog::Step)) {
+    let all = steps();
+    assert!(!all.is_empty(), "no step is declared");
+    let mut failures = Vec::new();
+    for pair in all.chunks(2) {
+        let handles: Vec<_> = pair
+            .iter()
+            .map(|step| (step, thread::spawn(move || one(step))))
+            .collect();
+        for (step, handle) in handles {
+            if let Err(panic) = handle.join() {
+                let text = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                failures.push(format!("step {}: {text}", step.decl.id));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
 
-/// The table row for step `number`.
-pub fn step_bins(number: &str) -> &'static StepBins {
-    STEPS
+/// The step with this id (`01`, `02-nft`).
+pub fn step(id: &str) -> &'static checks::catalog::Step {
+    steps()
         .iter()
-        .find(|s| s.number == number)
-        .unwrap_or_else(|| panic!("step {number} is not in the tests' STEPS table (common/mod.rs)"))
+        .find(|s| s.decl.id == id)
+        .unwrap_or_else(|| panic!("no step {id} is declared (steps/*/step.toml)"))
 }
 
-/// The checks' catalog entry for step `number`.
-pub fn catalog_step(number: &str) -> &'static checks::catalog::Step {
-    checks::catalog::step(number)
-        .unwrap_or_else(|| panic!("step {number} is not in the checks' catalog"))
+/// The workspace root (nothing needs to be built for it).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("checks/ has a parent")
+        .to_path_buf()
 }
 
 /// Where things are.
@@ -119,10 +111,7 @@ fn require(path: &Path, what: &str) {
 pub fn paths() -> &'static Paths {
     static PATHS: OnceLock<Paths> = OnceLock::new();
     PATHS.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .expect("checks/ has a parent")
-            .to_path_buf();
+        let root = root();
         // Cargo builds the checker for its own integration tests, into `<target>/debug`:
         // that also finds the target directory when CARGO_TARGET_DIR moves it.
         let checker = PathBuf::from(env!("CARGO_BIN_EXE_checker"));

@@ -5,12 +5,13 @@
 
 use anyhow::Result;
 
-/// The container's address on its `eth0`, with the subnet's prefix length.
-pub const CONTAINER_ADDR: &str = "10.0.0.2/24";
-/// The container's address alone, as other hosts name it.
-pub const CONTAINER_IP: &str = "10.0.0.2";
-/// The lab host's end of the cable: the container's way out to everything else.
-pub const GATEWAY: &str = "10.0.0.1";
+/// The container's address on its `eth0`, with the subnet's prefix length: 10.0.0.2/24 (the
+/// addressing plan is in the `addresses` crate).
+pub const CONTAINER_ADDR: &str = addresses::containers::FIRST_CIDR;
+/// The container's address alone, as other hosts name it: 10.0.0.2.
+pub const CONTAINER_IP: std::net::Ipv4Addr = addresses::containers::FIRST;
+/// The lab host's end of the cable, 10.0.0.1: the container's way out to everything else.
+pub const GATEWAY: std::net::Ipv4Addr = addresses::containers::GATEWAY;
 
 /// Runs inside the container's namespaces, after the lab host has laid the veth pair (its
 /// end here is called `eth0`, DOWN and without an address) and before the command starts.

@@ -5,10 +5,11 @@
 use anyhow::Result;
 use container::Pid;
 
-/// The lab host's address on its end of the cable, with the subnet's prefix length.
-pub const HOST_ADDR: &str = "10.0.0.1/24";
-/// The containers' subnet: what the MASQUERADE rule matches.
-pub const SUBNET: &str = "10.0.0.0/24";
+/// The lab host's address on its end of the cable, with the subnet's prefix length:
+/// 10.0.0.1/24 (the addressing plan is in the `addresses` crate).
+pub const HOST_ADDR: &str = addresses::containers::GATEWAY_CIDR;
+/// The containers' subnet, 10.0.0.0/24: what the MASQUERADE rule matches.
+pub const SUBNET: &str = addresses::containers::SUBNET;
 
 /// The name of the host's end of the container's veth pair: `veth` and the container's PID.
 ///

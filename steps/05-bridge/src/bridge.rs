@@ -1,13 +1,14 @@
 //! Step 05: many containers on one bridge, each with an address of its own.
 //!
 //! Lesson: steps/05-bridge/README.md. Check your work: `cargo xtask check 05`.
-//! The names and helpers it uses are in solutions/05-bridge/src/given.rs (given, not TODO).
+//! The names and helpers it uses are in src/given.rs, beside this file (given, not TODO).
 
 use anyhow::Result;
 use container::Pid;
 use std::net::Ipv4Addr;
 
-pub use solution05_bridge::given::*;
+pub mod given;
+pub use given::*;
 
 /// Runs on the lab host for every container: makes the bridge if it is missing (never again
 /// if it is there, containers may hang off it), and the host-wide settings: forwarding, NAT,

@@ -2,12 +2,13 @@
 //! proxy off: DNAT rules, plus what 127.0.0.1 and hairpin traffic need.
 //!
 //! Lesson: steps/06-dnat/README.md. Check your work: `cargo xtask check 06`.
-//! The names and helpers it uses are in solutions/06-dnat/src/given.rs (given, not TODO).
+//! The names and helpers it uses are in src/given.rs, beside this file (given, not TODO).
 
 use anyhow::Result;
 use container::Container;
 
-pub use solution06_dnat::given::*;
+pub mod given;
+pub use given::*;
 
 /// Runs on the lab host for every container: the host-wide part, made once and shared. The
 /// chain CHAIN, entered from PREROUTING (packets from outside) and OUTPUT (packets the host

@@ -9,13 +9,11 @@ use std::fs::{self, File};
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
-/// The bridge every container's cable plugs into (Docker's is `docker0`, CNI's `cni0`).
-pub const BRIDGE: &str = "netlab0";
-/// The bridge's own address: the containers' gateway.
-pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(10, 0, 0, 1);
-/// The containers' subnet, and its prefix length.
-pub const SUBNET: &str = "10.0.0.0/24";
-pub const PREFIX: u8 = 24;
+/// The addressing plan (the `addresses` crate): the bridge every container's cable plugs
+/// into, `netlab0` (Docker's is `docker0`, CNI's `cni0`); its own address, the containers'
+/// gateway, 10.0.0.1; the containers' subnet 10.0.0.0/24 and its prefix length; the first
+/// and last address a container may get, 10.0.0.2 and 10.0.0.254.
+pub use addresses::containers::{BRIDGE, FIRST, GATEWAY, LAST, PREFIX, SUBNET};
 
 /// The name of the host's end of the container's veth pair: `veth` and the container's PID.
 pub fn host_end(pid: Pid) -> String {
