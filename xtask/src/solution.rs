@@ -34,9 +34,12 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     if !passed && !force {
         bail!(messages::solution_not_passed(&step.id));
     }
+    let theirs_dir = step.dir(&paths.root, true).join("src");
+    // The learner's files that the solution has too: not main.rs (the wiring), not given.rs
+    // (given code, which the solution compiles from the step's own folder).
     let files: Vec<_> = workspace::learner_files(&paths, &step)?
         .into_iter()
-        .filter(|f| f != Path::new("main.rs"))
+        .filter(|f| f != Path::new("main.rs") && theirs_dir.join(f).is_file())
         .collect();
     if files.is_empty() {
         bail!(
@@ -45,7 +48,6 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
         );
     }
     let mine_dir = step.dir(&paths.root, false).join("src");
-    let theirs_dir = step.dir(&paths.root, true).join("src");
     let mut shown = Vec::new();
     for file in &files {
         let theirs = theirs_dir.join(file);
