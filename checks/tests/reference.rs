@@ -2,8 +2,8 @@
 //! plugins (`target/debug/cni05` and `cni06`, adapters/cni-05-bridge and cni-06-dnat), and one
 //! container set up by a solution looks like one set up by the plugins, except for the
 //! differences listed here with why. For step 06 (`-p 8080:80`) the nat table is compared in
-//! substance: what it does to the packets that matter (a small reader of iptables-save follows
-//! them through PREROUTING, OUTPUT and POSTROUTING), not rule by rule.
+//! substance: what it does to the packets that matter (lab::state follows them through the
+//! lab host's hooks, iptables' and nft's rules alike), not rule by rule.
 //!
 //! The plugins come from the system package containernetworking-plugins (`/usr/lib/cni`);
 //! they only ever run inside a lab (the adapters refuse to run anywhere else).
@@ -11,6 +11,8 @@
 mod common;
 
 use common::{check, entries, lab_script, paths, run, summary, summary_of};
+use lab::state::netfilter::{Listings, Packet};
+use lab::state::{Netns, Start};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::net::Ipv4Addr;
@@ -86,6 +88,7 @@ section h-link;   ip -j -d link show
 section h-addr;   ip -j addr show
 section h-route;  ip -j route show
 section h-rules;  iptables-save
+section h-nft;    nft -j list ruleset
 section h-sysctl; cat /proc/sys/net/ipv4/ip_forward
 section h-localnet; for i in all default eth0 netlab0; do echo "$i $(cat /proc/sys/net/ipv4/conf/$i/route_localnet)"; done
 section h-ipam;   ls "$NETLAB_STATE/ipam"
@@ -98,6 +101,7 @@ i=0
 while ip -o link show type veth | grep -qv 'eth0@' && [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done
 section a-link;   ip -j -d link show
 section a-rules;  iptables-save
+section a-nft;    nft -j list ruleset
 section a-ipam;   ls "$NETLAB_STATE/ipam"
 "#;
 
@@ -144,7 +148,87 @@ fn picture(binary: &str, args: &[&str], nat: Nat) -> BTreeSet<String> {
     for (name, text) in &sections {
         facts.extend(facts_of(name, text, nat));
     }
+    if nat == Nat::Substance {
+        for (when, prefix) in [("", "h"), ("after ", "a")] {
+            let host = lab_host(&sections, prefix);
+            for case in nat_cases() {
+                facts.insert(format!(
+                    "{when}nat {}: {}",
+                    case.name,
+                    outcome(&host, &case)
+                ));
+            }
+        }
+    }
     facts
+}
+
+/// The lab host as the picture saw it: its links, addresses and routes (while the container
+/// ran), the sysctls, and the firewall of `prefix` (`h` while it ran, `a` after).
+fn lab_host(sections: &[(String, String)], prefix: &str) -> Netns {
+    let text = |name: &str| {
+        sections
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or(String::new(), |(_, t)| t.clone())
+    };
+    let firewall = Listings {
+        iptables: Some(text(&format!("{prefix}-rules"))),
+        nft_json: Some(text(&format!("{prefix}-nft"))),
+        ..Listings::default()
+    };
+    let mut host = Netns::from_listings(
+        &text("h-link"),
+        &text("h-addr"),
+        &text("h-route"),
+        &firewall,
+    )
+    .expect("reading the lab host's picture");
+    assert!(
+        host.netfilter.problems.is_empty(),
+        "{:?}",
+        host.netfilter.problems
+    );
+    host.sysctls
+        .global
+        .insert("net.ipv4.ip_forward".into(), text("h-sysctl").trim().into());
+    for line in text("h-localnet").lines() {
+        if let Some((dev, value)) = line.split_once(' ') {
+            host.sysctls
+                .conf
+                .insert((dev.into(), "route_localnet".into()), value.trim().into());
+        }
+    }
+    host
+}
+
+/// What the lab host does to the first packet of `case`: DNAT or not, where it then goes, and
+/// whether its source is masqueraded on the way. Every rule on the way must be understood.
+fn outcome(host: &Netns, case: &Case) -> String {
+    let start = match case.iif {
+        Some(iif) => Start::Arrives(iif.to_string()),
+        None => Start::Sent,
+    };
+    let trace = host.trace(start, Packet::tcp(case.src, case.dst, case.dport));
+    assert!(
+        trace.unsure().is_empty(),
+        "{}: rules the walker cannot judge: {:?}",
+        case.name,
+        trace.unsure()
+    );
+    if trace.dnat.is_none() {
+        return "no DNAT".to_string();
+    }
+    let (to, port) = (trace.packet.dst, trace.packet.dport);
+    let Some(oif) = trace.out_of() else {
+        return format!("DNAT to {to}:{port}, then {}", trace.end);
+    };
+    let source = if trace.snat.is_some() {
+        "source masqueraded"
+    } else {
+        "source kept"
+    };
+    format!("DNAT to {to}:{port} out of {oif}, {source}")
 }
 
 fn json(text: &str) -> Vec<Value> {
@@ -219,11 +303,10 @@ fn rule(line: &str) -> String {
     words.join(" ")
 }
 
-/// A packet that matters for a published port, as the nat table first sees it.
+/// A packet that matters for a published port, as the lab host first sees it.
 struct Case {
     name: &'static str,
-    /// PREROUTING (it arrives) or OUTPUT (the host sends it).
-    hook: &'static str,
+    /// The interface it arrives by; None: the lab host sends it.
     iif: Option<&'static str>,
     src: Ipv4Addr,
     dst: Ipv4Addr,
@@ -233,9 +316,8 @@ struct Case {
 /// The packets: the clients of step 06's checks, and two that must not be translated.
 fn nat_cases() -> Vec<Case> {
     let ip = |s: &str| s.parse::<Ipv4Addr>().expect("an address");
-    let case = |name, hook, iif, src: &str, dst: &str, dport| Case {
+    let case = |name, iif, src: &str, dst: &str, dport| Case {
         name,
-        hook,
         iif,
         src: ip(src),
         dst: ip(dst),
@@ -244,7 +326,6 @@ fn nat_cases() -> Vec<Case> {
     vec![
         case(
             "tcp from the internet to 198.51.100.2:8080",
-            "PREROUTING",
             Some("eth0"),
             "198.51.100.1",
             "198.51.100.2",
@@ -252,7 +333,6 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from the lab host to 198.51.100.2:8080",
-            "OUTPUT",
             None,
             "198.51.100.2",
             "198.51.100.2",
@@ -260,7 +340,6 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from the lab host to 127.0.0.1:8080",
-            "OUTPUT",
             None,
             "127.0.0.1",
             "127.0.0.1",
@@ -268,7 +347,6 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from the lab host to 10.0.0.1:8080",
-            "OUTPUT",
             None,
             "10.0.0.1",
             "10.0.0.1",
@@ -276,7 +354,6 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from the container itself to 198.51.100.2:8080",
-            "PREROUTING",
             Some("netlab0"),
             "10.0.0.2",
             "198.51.100.2",
@@ -284,7 +361,6 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from another container to 198.51.100.2:8080",
-            "PREROUTING",
             Some("netlab0"),
             "10.0.0.3",
             "198.51.100.2",
@@ -292,7 +368,6 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from a container to 203.0.113.80:8080 (not local)",
-            "PREROUTING",
             Some("netlab0"),
             "10.0.0.3",
             "203.0.113.80",
@@ -300,198 +375,12 @@ fn nat_cases() -> Vec<Case> {
         ),
         case(
             "tcp from the internet to 198.51.100.2:8081 (not published)",
-            "PREROUTING",
             Some("eth0"),
             "198.51.100.1",
             "198.51.100.2",
             8081,
         ),
     ]
-}
-
-/// The lab host's own addresses (`addrtype LOCAL`).
-fn is_local(a: Ipv4Addr) -> bool {
-    a.is_loopback() || a == Ipv4Addr::new(198, 51, 100, 2) || a == Ipv4Addr::new(10, 0, 0, 1)
-}
-
-/// The interface the lab host routes `dst` out of.
-fn route(dst: Ipv4Addr) -> &'static str {
-    if is_local(dst) {
-        "lo"
-    } else if dst.octets()[..3] == [10, 0, 0] {
-        "netlab0"
-    } else {
-        "eth0"
-    }
-}
-
-/// A packet on its way through the nat table.
-#[derive(Clone)]
-struct Packet {
-    iif: Option<&'static str>,
-    oif: Option<&'static str>,
-    src: Ipv4Addr,
-    dst: Ipv4Addr,
-    dport: u16,
-    mark: u32,
-}
-
-/// What one hook did.
-enum Done {
-    /// No terminal target: on to the next hook unchanged (but for marks).
-    Passed,
-    Accepted,
-    Dnat(Ipv4Addr, u16),
-    Masquerade,
-}
-
-/// The nat table of an iptables-save listing, enough of it to follow packets: the matches and
-/// targets the solution and CNI's bridge and portmap plugins write. Anything else panics, so
-/// that a new rule is read, never ignored.
-struct NatTable {
-    chains: std::collections::BTreeMap<String, Vec<Vec<String>>>,
-}
-
-impl NatTable {
-    fn parse(save: &str) -> NatTable {
-        let mut chains: std::collections::BTreeMap<String, Vec<Vec<String>>> = Default::default();
-        let mut in_nat = false;
-        for line in save.lines() {
-            if let Some(table) = line.strip_prefix('*') {
-                in_nat = table == "nat";
-            } else if in_nat && line.starts_with("-A ") {
-                let words = without_comments(line);
-                chains
-                    .entry(words[1].clone())
-                    .or_default()
-                    .push(words[2..].to_vec());
-            }
-        }
-        NatTable { chains }
-    }
-
-    /// What the nat table does to the first packet of `case`: DNAT or not, and whether the
-    /// translated packet's source is masqueraded on its way out.
-    fn outcome(&self, case: &Case) -> String {
-        let mut packet = Packet {
-            iif: case.iif,
-            oif: None,
-            src: case.src,
-            dst: case.dst,
-            dport: case.dport,
-            mark: 0,
-        };
-        let Done::Dnat(to, port) = self.walk(case.hook, &mut packet, 0) else {
-            return "no DNAT".to_string();
-        };
-        packet.dst = to;
-        packet.dport = port;
-        packet.oif = Some(route(to));
-        packet.iif = None;
-        let source = match self.walk("POSTROUTING", &mut packet, 0) {
-            Done::Masquerade => "source masqueraded",
-            _ => "source kept",
-        };
-        format!("DNAT to {to}:{port} out of {}, {source}", route(to))
-    }
-
-    fn walk(&self, chain: &str, packet: &mut Packet, depth: usize) -> Done {
-        assert!(depth < 16, "nat chains loop at {chain}");
-        for rule in self.chains.get(chain).into_iter().flatten() {
-            if !matches(rule, packet) {
-                continue;
-            }
-            let at = rule
-                .iter()
-                .position(|w| w == "-j")
-                .expect("a rule with a target");
-            let target = rule[at + 1].as_str();
-            let value = |option: &str| {
-                let i = rule.iter().position(|w| w == option);
-                i.and_then(|i| rule.get(i + 1)).cloned().unwrap_or_default()
-            };
-            match target {
-                "ACCEPT" => return Done::Accepted,
-                "RETURN" => return Done::Passed,
-                "MASQUERADE" => return Done::Masquerade,
-                "DNAT" => {
-                    let to = value("--to-destination");
-                    let (ip, port) = to.split_once(':').unwrap_or((to.as_str(), ""));
-                    let port = port.parse().unwrap_or(packet.dport);
-                    return Done::Dnat(ip.parse().expect("a DNAT address"), port);
-                }
-                "MARK" => {
-                    let (v, m) = mark_pair(&value("--set-xmark"));
-                    packet.mark = (packet.mark & !m) ^ v;
-                }
-                user => match self.walk(user, packet, depth + 1) {
-                    Done::Passed => {}
-                    done => return done,
-                },
-            }
-        }
-        Done::Passed
-    }
-}
-
-/// `0x2000/0x2000` as (value, mask).
-fn mark_pair(text: &str) -> (u32, u32) {
-    let hex = |t: &str| u32::from_str_radix(t.trim_start_matches("0x"), 16).expect("a hex mark");
-    match text.split_once('/') {
-        Some((v, m)) => (hex(v), hex(m)),
-        None => (hex(text), u32::MAX),
-    }
-}
-
-/// Whether the matches of a rule (its words before `-j`) hold for `packet` (tcp).
-fn matches(rule: &[String], packet: &Packet) -> bool {
-    let in_net = |cidr: &str, a: Ipv4Addr| {
-        let (net, len) = cidr.split_once('/').unwrap_or((cidr, "32"));
-        let net: Ipv4Addr = net.parse().expect("an address in a rule");
-        let len: u32 = len.parse().expect("a prefix length");
-        let mask = if len == 0 { 0 } else { u32::MAX << (32 - len) };
-        u32::from(a) & mask == u32::from(net) & mask
-    };
-    let iface = |pattern: &str, name: Option<&str>| match (pattern.strip_suffix('+'), name) {
-        (Some(prefix), Some(name)) => name.starts_with(prefix),
-        (None, Some(name)) => name == pattern,
-        (_, None) => false,
-    };
-    let mut words = rule.iter().map(String::as_str);
-    let mut negate = false;
-    while let Some(word) = words.next() {
-        let mut arg = || words.next().expect("an option's value").to_string();
-        let held = match word {
-            "-j" => return true,
-            "!" => {
-                negate = true;
-                continue;
-            }
-            "-m" => {
-                arg();
-                continue;
-            }
-            "-s" => in_net(&arg(), packet.src),
-            "-d" => in_net(&arg(), packet.dst),
-            "-i" => iface(&arg(), packet.iif),
-            "-o" => iface(&arg(), packet.oif),
-            "-p" => arg() == "tcp",
-            "--dport" => arg().parse() == Ok(packet.dport),
-            "--dports" => arg().split(',').any(|p| p.parse() == Ok(packet.dport)),
-            "--dst-type" => (arg() == "LOCAL") == is_local(packet.dst),
-            "--src-type" => (arg() == "LOCAL") == is_local(packet.src),
-            "--mark" => {
-                let (v, m) = mark_pair(&arg());
-                packet.mark & m == v
-            }
-            other => panic!("the nat reader does not know {other} in {}", rule.join(" ")),
-        };
-        if held == negate {
-            return false;
-        }
-        negate = false;
-    }
-    true
 }
 
 fn facts_of(section: &str, text: &str, nat: Nat) -> Vec<String> {
@@ -566,12 +455,6 @@ fn facts_of(section: &str, text: &str, nat: Nat) -> Vec<String> {
         }
         "h-rules" | "a-rules" => {
             let when = if section == "h-rules" { "" } else { "after " };
-            if nat == Nat::Substance {
-                let table = NatTable::parse(text);
-                for case in nat_cases() {
-                    facts.push(format!("{when}nat {}: {}", case.name, table.outcome(&case)));
-                }
-            }
             let mut table = String::new();
             for line in text.lines() {
                 if let Some(name) = line.strip_prefix('*') {

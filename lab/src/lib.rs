@@ -23,6 +23,7 @@ pub mod profile;
 pub mod registry;
 pub mod sandbox;
 pub mod snapshot;
+pub mod state;
 pub mod userns;
 pub mod web;
 

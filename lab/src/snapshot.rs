@@ -1,66 +1,68 @@
-//! A readable picture of a network namespace's state: links, addresses, routes, policy rules,
-//! firewall, named namespaces and the sysctls the workshop touches. Taken before and after a
-//! run, two pictures must be equal; their difference is what a run changed.
+//! A readable picture of a network namespace's state: links, addresses, routes (every
+//! table), policy rules, firewall, named namespaces and sysctls, read with [`crate::state`].
+//! Taken before and after a run, two pictures must be equal; their difference is what a run
+//! changed.
 //!
-//! Taking a picture only reads: it runs `ip -j ... show` and `nft -s list ruleset`, never
-//! `iptables` (whose nft flavour may create tables just by listing them).
+//! Taking a picture only reads: `ip -j ... show`, `iptables-nft-save` (and
+//! `iptables-legacy-save` when legacy tables exist), `nft -j list ruleset`, `/proc/sys/net`,
+//! `/run/netns`; never `iptables -L` (whose nft flavour may create tables just by listing).
 
-use crate::netcmd;
-use anyhow::{Context, Result};
-use serde::Serialize;
-use serde_json::Value;
+use crate::state::route::{self, PolicyRule, Tables};
+use crate::state::{Netns, Parts, Place};
+use anyhow::{bail, Result};
 use std::fmt;
 
-/// The sysctls compared (per namespace).
-pub const SYSCTLS: [&str; 6] = [
-    "net.ipv4.ip_forward",
-    "net.ipv4.conf.all.forwarding",
-    "net.ipv4.conf.all.route_localnet",
-    "net.ipv4.conf.default.route_localnet",
-    "net.ipv4.conf.all.rp_filter",
-    "net.ipv6.conf.all.forwarding",
-];
-
-/// One namespace's network state, as sorted lines per section.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One namespace's network state.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NetState {
-    pub sections: Vec<(String, Vec<String>)>,
+    /// Links, addresses, routes of every table, sysctls, firewall.
+    pub netns: Netns,
+    /// `ip rule`.
+    pub rules: Vec<PolicyRule>,
+    /// The names in `/run/netns` (`ip netns add`).
+    pub named_namespaces: Vec<String>,
 }
 
 impl NetState {
     /// Pictures the calling thread's network namespace.
     pub fn take() -> Result<NetState> {
-        let mut sections = vec![
-            ("links".to_string(), links()?),
-            ("addresses".to_string(), addresses()?),
-            (
-                "routes".to_string(),
-                ip_lines(&["-j", "route", "show", "table", "all"], route_line)?,
-            ),
-            (
-                "rules".to_string(),
-                ip_lines(&["-j", "rule", "show"], rule_line)?,
-            ),
-            ("firewall".to_string(), firewall()),
-            ("named namespaces".to_string(), named_namespaces()),
-        ];
-        let sysctls = SYSCTLS
-            .iter()
-            .map(|key| {
-                format!(
-                    "{key} = {}",
-                    netcmd::sysctl(key).unwrap_or_else(|_| "-".into())
-                )
-            })
-            .collect();
-        sections.push(("sysctls".to_string(), sysctls));
-        Ok(NetState { sections })
+        let place = Place::here();
+        let netns = Netns::read_parts(
+            &place,
+            Parts {
+                routes: Tables::All,
+                ..Parts::ALL
+            },
+        );
+        if !netns.problems.is_empty() {
+            bail!(
+                "picturing the network namespace: {}",
+                netns.problems.join("; ")
+            );
+        }
+        Ok(NetState {
+            netns,
+            rules: route::read_rules(&place)?,
+            named_namespaces: named_namespaces(),
+        })
     }
 
-    /// Lines that differ: `- line` was only before, `+ line` only after, by section.
+    /// Lines that differ: `section: - line` was only before, `section: + line` only after.
     pub fn diff(&self, after: &NetState) -> Vec<String> {
-        let mut out = Vec::new();
-        for ((name, before), (_, now)) in self.sections.iter().zip(&after.sections) {
+        let mut out = after.netns.diff(&self.netns).lines();
+        for (name, before, now) in [
+            ("rules", self.rule_lines(), after.rule_lines()),
+            (
+                "named namespaces",
+                self.named_namespaces.clone(),
+                after.named_namespaces.clone(),
+            ),
+            (
+                "firewall problems",
+                self.netns.netfilter.problems.clone(),
+                after.netns.netfilter.problems.clone(),
+            ),
+        ] {
             for line in before.iter().filter(|l| !now.contains(l)) {
                 out.push(format!("{name}: - {line}"));
             }
@@ -70,113 +72,74 @@ impl NetState {
         }
         out
     }
+
+    fn rule_lines(&self) -> Vec<String> {
+        let mut lines: Vec<String> = self.rules.iter().map(PolicyRule::to_string).collect();
+        lines.sort();
+        lines
+    }
+
+    /// The picture, section by section.
+    pub fn sections(&self) -> Vec<(String, Vec<String>)> {
+        let ns = &self.netns;
+        let sorted = |mut lines: Vec<String>| {
+            lines.sort();
+            lines
+        };
+        let addresses = ns
+            .links
+            .iter()
+            .flat_map(|l| {
+                let v4 = l.addrs.iter().map(|(a, n)| format!("{a}/{n}"));
+                let v6 = l.addrs6.iter().map(|(a, n)| format!("{a}/{n}"));
+                v4.chain(v6)
+                    .map(|a| format!("{} {a}", l.name))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut firewall = Vec::new();
+        for table in &ns.netfilter.tables {
+            for chain in &table.chains {
+                let base = chain.base.map_or(String::new(), |b| {
+                    format!(
+                        " ({:?} {} priority {} policy {})",
+                        b.kind, b.hook, b.priority, b.policy
+                    )
+                });
+                firewall.push(format!("{} chain {}{base}", table.id, chain.name));
+                for rule in &chain.rules {
+                    firewall.push(format!("{} {}: {}", table.id, chain.name, rule.text));
+                }
+            }
+        }
+        firewall.extend(ns.netfilter.problems.iter().map(|p| format!("({p})")));
+        vec![
+            (
+                "links".into(),
+                sorted(ns.links.iter().map(|l| l.to_string()).collect()),
+            ),
+            ("addresses".into(), sorted(addresses)),
+            (
+                "routes".into(),
+                sorted(ns.routes.iter().map(|r| r.to_string()).collect()),
+            ),
+            ("rules".into(), self.rule_lines()),
+            ("firewall".into(), firewall),
+            ("named namespaces".into(), self.named_namespaces.clone()),
+            ("sysctls".into(), ns.sysctls.lines()),
+        ]
+    }
 }
 
 impl fmt::Display for NetState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (name, lines) in &self.sections {
+        for (name, lines) in self.sections() {
             writeln!(f, "[{name}]")?;
             for line in lines {
                 writeln!(f, "  {line}")?;
             }
         }
         Ok(())
-    }
-}
-
-fn ip_json(args: &[&str]) -> Result<Vec<Value>> {
-    let text = netcmd::run("ip", args)?;
-    let value: Value = serde_json::from_str(&text).context("parsing ip's JSON")?;
-    Ok(value.as_array().cloned().unwrap_or_default())
-}
-
-fn ip_lines(args: &[&str], line: fn(&Value) -> String) -> Result<Vec<String>> {
-    let mut lines: Vec<String> = ip_json(args)?.iter().map(line).collect();
-    lines.sort();
-    Ok(lines)
-}
-
-fn s(value: &Value, key: &str) -> String {
-    match &value[key] {
-        Value::String(text) => text.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn links() -> Result<Vec<String>> {
-    ip_lines(&["-j", "-d", "link", "show"], |l| {
-        let flags: Vec<String> = l["flags"]
-            .as_array()
-            .map(|f| {
-                f.iter()
-                    .filter_map(|x| x.as_str().map(String::from))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let kind = l["linkinfo"]["info_kind"]
-            .as_str()
-            .unwrap_or("")
-            .to_string();
-        format!(
-            "{} kind={} flags={} mtu={} master={} mac={}",
-            s(l, "ifname"),
-            kind,
-            flags.join(","),
-            s(l, "mtu"),
-            s(l, "master"),
-            s(l, "address")
-        )
-    })
-}
-
-fn addresses() -> Result<Vec<String>> {
-    let mut lines = Vec::new();
-    for link in ip_json(&["-j", "addr", "show"])? {
-        for addr in link["addr_info"].as_array().into_iter().flatten() {
-            lines.push(format!(
-                "{} {}/{}",
-                s(&link, "ifname"),
-                s(addr, "local"),
-                s(addr, "prefixlen")
-            ));
-        }
-    }
-    lines.sort();
-    Ok(lines)
-}
-
-fn route_line(r: &Value) -> String {
-    let mut words = vec![s(r, "dst")];
-    for key in [
-        "gateway", "dev", "table", "protocol", "scope", "prefsrc", "type",
-    ] {
-        let value = s(r, key);
-        if !value.is_empty() {
-            words.push(format!("{key}={value}"));
-        }
-    }
-    words.join(" ")
-}
-
-fn rule_line(r: &Value) -> String {
-    format!(
-        "{} from={} table={}",
-        s(r, "priority"),
-        s(r, "src"),
-        s(r, "table")
-    )
-}
-
-fn firewall() -> Vec<String> {
-    match netcmd::run("nft", &["-s", "list", "ruleset"]) {
-        Ok(text) => text
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .map(String::from)
-            .collect(),
-        Err(_) => vec!["(nft is not installed: firewall not compared)".to_string()],
     }
 }
 
@@ -190,4 +153,24 @@ fn named_namespaces() -> Vec<String> {
         .unwrap_or_default();
     names.sort();
     names
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_picture_of_this_namespace_equals_itself_and_reads_well() {
+        let Ok(before) = NetState::take() else {
+            eprintln!("no ip here: skipped");
+            return;
+        };
+        let after = NetState::take().expect("a second picture");
+        assert_eq!(before.diff(&after), Vec::<String>::new());
+        let text = before.to_string();
+        for section in ["[links]", "[routes]", "[firewall]", "[sysctls]"] {
+            assert!(text.contains(section), "{text}");
+        }
+        assert!(text.contains("net.ipv4.ip_forward = "), "{text}");
+    }
 }

@@ -1,58 +1,19 @@
 //! Collecting a lab's real state, from inside its mount namespace (its `/proc` and its state
 //! directory): the lab host is PID 1's network namespace, the internet the one of the lab
 //! process's thread that lives elsewhere, each container the one of the PID in its pid file.
-//! Only reads: `ip -j ... show`, `iptables-save -t nat`, `nft list ruleset`, and the last
-//! two only in the lab host's namespace.
+//! Only reads (see [`lab::state`]), and the firewall only in the lab host's namespace.
 
-use super::model::{self, Model, Namespace, Role};
-use anyhow::{bail, Context, Result};
+use super::model::{Model, Namespace, Role};
+use anyhow::{Context, Result};
 use container::protocol::layout;
 use lab::registry::netns_inode;
+use lab::state::{Netns, Parts, Place};
 use std::path::Path;
-use std::process::Command;
 
-/// Where a command runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Where {
-    /// The calling thread's network namespace.
-    Here,
-    /// The network namespace of this process or thread (`nsenter -t PID -n`).
-    Pid(i32),
-}
+pub use lab::state::Where;
 
-impl Where {
-    fn netns_file(self) -> String {
-        match self {
-            Where::Here => "/proc/thread-self/ns/net".to_string(),
-            Where::Pid(pid) => format!("/proc/{pid}/ns/net"),
-        }
-    }
-
-    /// The inode of its network namespace.
-    pub fn netns(self) -> Result<u64> {
-        netns_inode(&self.netns_file())
-    }
-}
-
-/// Runs `program args` in `place`'s network namespace; refuses to when that namespace is
-/// `forbidden` (the caller's real one: nothing is ever run there).
-fn run(place: Where, forbidden: Option<u64>, program: &str, args: &[&str]) -> Result<String> {
-    if let Some(real) = forbidden {
-        match place.netns() {
-            Ok(inode) if inode != real => {}
-            Ok(_) => bail!("refusing to run {program} outside the lab (in the real namespace)"),
-            Err(e) => bail!("refusing to run {program} in a namespace it cannot identify: {e:#}"),
-        }
-    }
-    let mut command = match place {
-        Where::Here => Command::new(program),
-        Where::Pid(pid) => lab::netcmd::in_netns_of(pid, program),
-    };
-    command.env("PATH", lab::netcmd::TOOL_PATH);
-    lab::netcmd::run_command(command, program, args)
-}
-
-/// One namespace's links, addresses and routes (and NAT rules when `nat`).
+/// One namespace as [`lab::state`] reads it at `place` (never in namespace `forbidden`): its
+/// links, addresses and routes, and its firewall when it is the lab host.
 fn namespace(
     name: &str,
     role: Role,
@@ -60,32 +21,15 @@ fn namespace(
     place: Where,
     forbidden: Option<u64>,
 ) -> Namespace {
-    let mut ns = Namespace::new(name, role, pid);
-    let links = run(place, forbidden, "ip", &["-j", "-d", "link", "show"]).and_then(|links| {
-        let addrs = run(place, forbidden, "ip", &["-j", "addr", "show"])?;
-        model::parse_links(&links, &addrs)
-    });
-    match links {
-        Ok(links) => ns.links = links,
-        Err(e) => ns.problems.push(format!("links: {e:#}")),
-    }
-    match run(place, forbidden, "ip", &["-j", "route", "show"])
-        .and_then(|r| model::parse_routes(&r))
-    {
-        Ok(routes) => ns.routes = routes,
-        Err(e) => ns.problems.push(format!("routes: {e:#}")),
-    }
-    if role == Role::Host {
-        match run(place, forbidden, "iptables-save", &["-t", "nat"]) {
-            Ok(text) => ns.nat = model::parse_iptables_save(&text),
-            Err(e) => ns.problems.push(format!("nat: {e:#}")),
-        }
-        // Rules written with nft itself (iptables' own tables are shown above already).
-        if let Ok(text) = run(place, forbidden, "nft", &["list", "ruleset"]) {
-            ns.nat.extend(model::parse_nft_ruleset(&text));
-        }
-    }
-    ns
+    let parts = Parts {
+        netfilter: role == Role::Host,
+        ..Parts::NETWORK
+    };
+    let place = Place {
+        at: place,
+        forbidden,
+    };
+    Namespace::from_state(name, role, pid, &Netns::read_parts(&place, parts))
 }
 
 /// The thread of the lab process (PID 1 in `/proc`) whose network namespace is not the lab

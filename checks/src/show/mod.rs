@@ -10,8 +10,10 @@
 //! - [`render::render`]: the pure part, from a [`model::Model`] to text.
 
 pub mod collect;
+mod draw;
 pub mod model;
 pub mod outside;
+pub mod peers;
 pub mod render;
 
 use lab::Lab;

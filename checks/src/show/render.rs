@@ -2,14 +2,14 @@
 //! under the bridge, each veth with its peer, addresses, routes, NAT rules), then every cable
 //! once. Plain box drawing, at most [`WIDTH`] columns, the same model always the same text.
 
-use super::model::{Link, Model, Namespace, Role};
+use super::draw::{draw_box, wrap};
+use super::model::{Model, Namespace, Role};
+use super::peers::{peers, At};
+use lab::state::Link;
 use std::collections::BTreeMap;
 
 /// The diagram's width, in columns.
 pub const WIDTH: usize = 100;
-
-/// A link: (namespace index, link index in it).
-type At = (usize, usize);
 
 /// The whole diagram, [`WIDTH`] columns wide.
 pub fn render(model: &Model) -> String {
@@ -87,7 +87,7 @@ fn namespace_box(
     let addr_width = ns
         .links
         .iter()
-        .map(|l| l.addrs.join(" ").len())
+        .map(|l| l.addrs_text().len())
         .max()
         .unwrap_or(0)
         .min(34);
@@ -98,7 +98,7 @@ fn namespace_box(
             "  {name:<name_width$}  {:<kind_width$}  {:<4}  {:<addr_width$}",
             link.kind,
             if link.up { "UP" } else { "DOWN" },
-            link.addrs.join(" "),
+            link.addrs_text(),
         );
         if let Some(peer) = peer_text(model, (i, *l), link, peers) {
             line.push_str("  ");
@@ -239,134 +239,9 @@ fn end(model: &Model, (ns, link): At) -> String {
     }
     if !l.addrs.is_empty() {
         text.push(' ');
-        text.push_str(&l.addrs.join(" "));
+        text.push_str(&l.addrs_text());
     }
     text
-}
-
-/// A box `width` columns wide titled `title`; long lines wrap.
-fn draw_box(title: &str, lines: &[String], width: usize) -> String {
-    // Room inside: `│ ` and ` │` take four columns.
-    let inner = width - 4;
-    let mut out = String::new();
-    let top = format!("┌─ {title} ");
-    let fill = width.saturating_sub(top.chars().count() + 1);
-    out.push_str(&format!("{top}{}┐\n", "─".repeat(fill)));
-    for line in lines {
-        let indent = line.chars().take_while(|c| *c == ' ').count() + 4;
-        for piece in wrap(line, inner, indent) {
-            let pad = inner.saturating_sub(piece.chars().count());
-            out.push_str(&format!("│ {piece}{} │\n", " ".repeat(pad)));
-        }
-    }
-    out.push_str(&format!("└{}┘\n", "─".repeat(width - 2)));
-    out
-}
-
-/// Splits `line` into pieces of at most `width` columns, at spaces when it can; pieces after
-/// the first are indented by `indent`.
-fn wrap(line: &str, width: usize, indent: usize) -> Vec<String> {
-    let mut pieces = Vec::new();
-    let mut rest: Vec<char> = line.chars().collect();
-    let mut first = true;
-    loop {
-        let lead = if first { 0 } else { indent.min(width / 2) };
-        let room = width - lead;
-        if rest.len() <= room {
-            pieces.push(format!(
-                "{}{}",
-                " ".repeat(lead),
-                rest.iter().collect::<String>()
-            ));
-            return pieces;
-        }
-        let cut = (1..=room)
-            .rev()
-            .find(|&i| rest[i] == ' ' && rest[..i].iter().any(|c| *c != ' '))
-            .unwrap_or(room);
-        let piece: String = rest[..cut].iter().collect();
-        pieces.push(format!("{}{}", " ".repeat(lead), piece.trim_end()));
-        rest = rest[cut..]
-            .iter()
-            .copied()
-            .skip_while(|c| *c == ' ')
-            .collect();
-        first = false;
-        if rest.is_empty() {
-            return pieces;
-        }
-    }
-}
-
-/// Matches the two ends of every veth pair across the namespaces: `a` and `b` are peers when
-/// each one's `link_index` is the other's ifindex, and both are in one namespace (no
-/// `link_netnsid`) or in two (both have one). Ifindexes repeat between namespaces (every
-/// container's `eth0` is often 2): pairs that match several ways are settled with the
-/// netnsid-to-namespace map learnt from the pairs that match one way only.
-pub fn peers(model: &Model) -> BTreeMap<At, At> {
-    let veths: Vec<(At, &Link)> = model
-        .namespaces
-        .iter()
-        .enumerate()
-        .flat_map(|(i, ns)| {
-            ns.links
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.kind == "veth")
-                .map(move |(j, l)| ((i, j), l))
-        })
-        .collect();
-    let fits = |(a, la): (At, &Link), (b, lb): (At, &Link)| {
-        a != b
-            && la.peer_index == Some(lb.index)
-            && lb.peer_index == Some(la.index)
-            && if a.0 == b.0 {
-                la.peer_netnsid.is_none() && lb.peer_netnsid.is_none()
-            } else {
-                la.peer_netnsid.is_some() && lb.peer_netnsid.is_some()
-            }
-    };
-    let candidates = |x: (At, &Link)| -> Vec<(At, &Link)> {
-        veths.iter().copied().filter(|&y| fits(x, y)).collect()
-    };
-    let mut matched: BTreeMap<At, At> = BTreeMap::new();
-    // (namespace, netnsid) -> the namespace it names.
-    let mut nsids: BTreeMap<(usize, i64), usize> = BTreeMap::new();
-    let learn = |nsids: &mut BTreeMap<(usize, i64), usize>, a: (At, &Link), b: (At, &Link)| {
-        if let (Some(na), Some(nb)) = (a.1.peer_netnsid, b.1.peer_netnsid) {
-            nsids.insert((a.0 .0, na), b.0 .0);
-            nsids.insert((b.0 .0, nb), a.0 .0);
-        }
-    };
-    for &x in &veths {
-        let found = candidates(x);
-        if let [y] = found.as_slice() {
-            if candidates(*y).len() == 1 {
-                matched.insert(x.0, y.0);
-                learn(&mut nsids, x, *y);
-            }
-        }
-    }
-    // Ambiguous ones: keep the candidates that agree with the netnsids learnt so far.
-    for &x in &veths {
-        if matched.contains_key(&x.0) {
-            continue;
-        }
-        let agrees = |a: (At, &Link), b: (At, &Link)| {
-            a.1.peer_netnsid
-                .and_then(|n| nsids.get(&(a.0 .0, n)))
-                .is_none_or(|&ns| ns == b.0 .0)
-        };
-        let found: Vec<_> = candidates(x)
-            .into_iter()
-            .filter(|&y| !matched.contains_key(&y.0) && agrees(x, y) && agrees(y, x))
-            .collect();
-        if let [y] = found.as_slice() {
-            matched.insert(x.0, y.0);
-            matched.insert(y.0, x.0);
-        }
-    }
-    matched
 }
 
 #[cfg(test)]
@@ -391,9 +266,17 @@ mod tests {
             up: true,
             master: l.master.map(String::from),
             hairpin: l.name == "veth11",
-            addrs: l.addrs.iter().map(|a| a.to_string()).collect(),
+            addrs: l
+                .addrs
+                .iter()
+                .map(|a| {
+                    let net: lab::state::Net = a.parse().expect("an address in a test");
+                    (net.addr, net.len)
+                })
+                .collect(),
             peer_index: l.peer.map(|p| p.0),
             peer_netnsid: l.peer.and_then(|p| p.1),
+            ..Link::default()
         }
     }
 
@@ -566,51 +449,5 @@ mod tests {
         // Every end is matched, both ways.
         assert_eq!(peers.len(), 8);
         assert!(peers.iter().all(|(a, b)| peers.get(b) == Some(a)));
-    }
-
-    #[test]
-    fn the_same_indexes_in_two_pairs_are_told_apart_by_netnsid() {
-        // a:4 <-> b:7 and c:4 <-> d:7 look alike; a's other cable (a:9 <-> b:9, one way
-        // only) teaches that a's netnsid 0 is b.
-        let ns = |name: &str, links: Vec<Link>| {
-            let mut n = Namespace::new(name, Role::Container, None);
-            n.links = links;
-            n
-        };
-        let veth = |index, name: &'static str, peer, nsid| {
-            link(L {
-                index,
-                name,
-                kind: "veth",
-                master: None,
-                addrs: &[],
-                peer: Some((peer, Some(nsid))),
-            })
-        };
-        let model = Model {
-            title: String::new(),
-            namespaces: vec![
-                ns("a", vec![veth(4, "x", 7, 0), veth(9, "y", 9, 0)]),
-                ns("b", vec![veth(7, "x", 4, 0), veth(9, "y", 9, 0)]),
-                ns("c", vec![veth(4, "z", 7, 0)]),
-                ns("d", vec![veth(7, "z", 4, 5)]),
-            ],
-        };
-        let peers = peers(&model);
-        assert_eq!(peers.get(&(0, 0)), Some(&(1, 0)), "{peers:?}");
-        assert_eq!(peers.get(&(2, 0)), Some(&(3, 0)), "{peers:?}");
-        assert_eq!(peers.get(&(0, 1)), Some(&(1, 1)), "{peers:?}");
-    }
-
-    #[test]
-    fn long_lines_wrap_inside_the_box() {
-        assert_eq!(
-            wrap("  aaaa bbbb cccc", 10, 4),
-            ["  aaaa", "    bbbb", "    cccc"]
-        );
-        assert_eq!(
-            wrap("x".repeat(12).as_str(), 10, 4),
-            ["x".repeat(10), "    xx".into()]
-        );
     }
 }

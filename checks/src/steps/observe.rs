@@ -6,9 +6,7 @@ use std::process::Output;
 
 /// Devices the kernel itself adds to every new network namespace when tunnel modules are
 /// loaded; they are not the learner's doing.
-pub const FALLBACK_DEVICES: [&str; 9] = [
-    "sit0", "tunl0", "gre0", "gretap0", "erspan0", "ip_vti0", "ip6tnl0", "ip6gre0", "ip6_vti0",
-];
+pub use lab::state::link::FALLBACK_DEVICES;
 
 /// One network interface, as `ip -j link` describes it.
 #[derive(Debug, Clone)]

@@ -1,0 +1,365 @@
+//! `iptables-save` read into tables: its well-known base chains (with the priorities
+//! iptables gives them), user chains, and each `-A` line as a typed [`Rule`].
+
+use super::rule::{AddrType, CtState, IfName, Match, Proto, Rule, Target};
+use super::{Base, Chain, ChainKind, Family, Hook, Policy, Source, Table, TableId};
+use crate::state::net::Net;
+use std::net::Ipv4Addr;
+
+/// The kind and priority of iptables' built-in chain `chain` of table `table`.
+pub fn builtin(table: &str, chain: &str) -> Option<(ChainKind, Hook, i32)> {
+    let hook = Hook::parse(chain);
+    if hook == Hook::Other || chain.to_ascii_uppercase() != chain {
+        return None;
+    }
+    Some(match table {
+        "filter" => (ChainKind::Filter, hook, 0),
+        "nat" => {
+            let priority = match hook {
+                Hook::Prerouting | Hook::Output => -100,
+                _ => 100,
+            };
+            (ChainKind::Nat, hook, priority)
+        }
+        "mangle" if hook == Hook::Output => (ChainKind::Route, hook, -150),
+        "mangle" => (ChainKind::Filter, hook, -150),
+        "raw" => (ChainKind::Filter, hook, -300),
+        "security" => (ChainKind::Filter, hook, 50),
+        _ => return None,
+    })
+}
+
+/// The words of a line, with `"..."` (and `\"` inside) as one word.
+pub fn words(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut chars = line.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| c.is_whitespace()) {
+            chars.next();
+        }
+        let Some(&first) = chars.peek() else {
+            return out;
+        };
+        let mut word = String::new();
+        if first == '"' {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => word.extend(chars.next()),
+                    '"' => break,
+                    c => word.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c.is_whitespace() {
+                    break;
+                }
+                word.push(c);
+                chars.next();
+            }
+        }
+        out.push(word);
+    }
+}
+
+/// The tables of an `iptables-save` listing (`legacy`: from x_tables).
+pub fn parse(text: &str, legacy: bool) -> Vec<Table> {
+    let mut tables: Vec<Table> = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix('*') {
+            tables.push(Table {
+                id: TableId {
+                    family: Family::Ip,
+                    name: name.to_string(),
+                    source: Source::Iptables { legacy },
+                },
+                chains: Vec::new(),
+            });
+            continue;
+        }
+        let Some(table) = tables.last_mut() else {
+            continue;
+        };
+        if let Some(rest) = line.strip_prefix(':') {
+            let mut parts = rest.split_whitespace();
+            let name = parts.next().unwrap_or_default().to_string();
+            let policy = match parts.next() {
+                Some("DROP") => Some(Policy::Drop),
+                Some("ACCEPT") => Some(Policy::Accept),
+                _ => None,
+            };
+            let base = policy.and_then(|policy| {
+                let (kind, hook, priority) = builtin(&table.id.name, &name)?;
+                Some(Base {
+                    kind,
+                    hook,
+                    priority,
+                    policy,
+                })
+            });
+            table.chains.push(Chain {
+                name,
+                base,
+                rules: Vec::new(),
+            });
+        } else if let Some(rest) = line.strip_prefix("-A ") {
+            let Some((chain, rule)) = rest.split_once(' ').or(Some((rest, ""))) else {
+                continue;
+            };
+            let user_chains: Vec<String> = table
+                .chains
+                .iter()
+                .filter(|c| c.base.is_none())
+                .map(|c| c.name.clone())
+                .collect();
+            let rule = parse_rule(rule.trim(), &user_chains);
+            match table.chains.iter_mut().find(|c| c.name == chain) {
+                Some(c) => c.rules.push(rule),
+                None => table.chains.push(Chain {
+                    name: chain.to_string(),
+                    base: None,
+                    rules: vec![rule],
+                }),
+            }
+        }
+    }
+    tables
+}
+
+/// The tables a listing has (`*nat` lines).
+pub fn table_names(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix('*'))
+        .map(String::from)
+        .collect()
+}
+
+/// Whether an `iptables-save` listing was made by the nft flavour.
+pub fn is_nft_flavour(text: &str) -> bool {
+    text.lines()
+        .any(|l| l.starts_with("# Generated by") && l.contains("(nf_tables)"))
+}
+
+/// `10`, `1000:2000`, `80,443,9000:9010`.
+fn ports(text: &str) -> Option<Vec<(u16, u16)>> {
+    text.split(',')
+        .map(|p| match p.split_once(':') {
+            Some((a, b)) => Some((a.parse().ok()?, b.parse().ok()?)),
+            None => p.parse().ok().map(|n| (n, n)),
+        })
+        .collect()
+}
+
+/// `0x2000/0x2000` or `0x10` as (value, mask).
+pub fn mark_pair(text: &str) -> Option<(u32, u32)> {
+    let number = |t: &str| match t.strip_prefix("0x") {
+        Some(hex) => u32::from_str_radix(hex, 16).ok(),
+        None => t.parse().ok(),
+    };
+    match text.split_once('/') {
+        Some((v, m)) => Some((number(v)?, number(m)?)),
+        None => Some((number(text)?, u32::MAX)),
+    }
+}
+
+/// `10.0.0.2` or `10.0.0.2:80` (no ranges).
+fn addr_port(text: &str) -> Option<(Ipv4Addr, Option<u16>)> {
+    match text.split_once(':') {
+        Some((a, p)) => Some((a.parse().ok()?, Some(p.parse().ok()?))),
+        None => Some((text.parse().ok()?, None)),
+    }
+}
+
+/// The options that take one value; any other takes the words up to the next option.
+const ONE_VALUE: [&str; 25] = [
+    "-s",
+    "--source",
+    "-d",
+    "--destination",
+    "-i",
+    "--in-interface",
+    "-o",
+    "--out-interface",
+    "-p",
+    "--protocol",
+    "-m",
+    "--match",
+    "--dport",
+    "--destination-port",
+    "--dports",
+    "--destination-ports",
+    "--sport",
+    "--source-port",
+    "--sports",
+    "--source-ports",
+    "--src-type",
+    "--dst-type",
+    "--mark",
+    "--ctstate",
+    "--comment",
+];
+
+/// The values of the option before `i`.
+fn values(words: &[String], option: &str, i: usize) -> Vec<String> {
+    let rest = words[i.min(words.len())..].iter();
+    if ONE_VALUE.contains(&option) || option == "--state" {
+        return rest.take(1).cloned().collect();
+    }
+    rest.take_while(|w| !(w.starts_with('-') && w.len() > 1) && *w != "!")
+        .cloned()
+        .collect()
+}
+
+/// One rule, from the words after `-A CHAIN`.
+pub fn parse_rule(text: &str, user_chains: &[String]) -> Rule {
+    let words = words(text);
+    let mut rule = Rule {
+        matches: Vec::new(),
+        target: Target::Continue,
+        also: Vec::new(),
+        comment: None,
+        text: text.to_string(),
+    };
+    let mut negated = false;
+    let mut i = 0;
+    while i < words.len() {
+        let option = words[i].as_str();
+        i += 1;
+        if option == "!" {
+            negated = true;
+            continue;
+        }
+        if matches!(option, "-j" | "--jump" | "-g" | "--goto") {
+            let name = words.get(i).cloned().unwrap_or_default();
+            let rest = &words[(i + 1).min(words.len())..];
+            rule.target = match option {
+                "-g" | "--goto" => Target::Goto(name),
+                _ => target(&name, rest, user_chains),
+            };
+            break;
+        }
+        let args = values(&words, option, i);
+        let one = args.first().cloned().unwrap_or_default();
+        i += args.len();
+        let held = match option {
+            "-s" | "--source" | "-d" | "--destination" => {
+                let nets: Option<Vec<Net>> = one.split(',').map(|n| n.parse().ok()).collect();
+                nets.map(|nets| match option {
+                    "-s" | "--source" => Match::Src { nets, negated },
+                    _ => Match::Dst { nets, negated },
+                })
+            }
+            "-i" | "--in-interface" => Some(Match::Iif {
+                name: IfName::parse(&one),
+                negated,
+            }),
+            "-o" | "--out-interface" => Some(Match::Oif {
+                name: IfName::parse(&one),
+                negated,
+            }),
+            "-p" | "--protocol" if one != "all" => Some(Match::Proto {
+                proto: Proto::from_name(&one),
+                negated,
+            }),
+            "-p" | "--protocol" => Some(Match::Unknown("-p all".into())).filter(|_| negated),
+            // Loading a match extension: its options follow.
+            "-m" | "--match" => {
+                negated = false;
+                continue;
+            }
+            "--dport" | "--destination-port" | "--dports" | "--destination-ports" => {
+                ports(&one).map(|ports| Match::Dport { ports, negated })
+            }
+            "--sport" | "--source-port" | "--sports" | "--source-ports" => {
+                ports(&one).map(|ports| Match::Sport { ports, negated })
+            }
+            "--src-type" | "--dst-type" if !one.contains(',') => {
+                let kind = AddrType::parse(&one);
+                Some(if option == "--src-type" {
+                    Match::SrcType { kind, negated }
+                } else {
+                    Match::DstType { kind, negated }
+                })
+            }
+            "--mark" => mark_pair(&one).map(|(value, mask)| Match::Mark {
+                value,
+                mask,
+                negated,
+            }),
+            "--ctstate" | "--state" => {
+                let states: Option<Vec<CtState>> = one.split(',').map(CtState::parse).collect();
+                states.map(|states| Match::CtState { states, negated })
+            }
+            "--comment" => {
+                rule.comment = Some(one.clone());
+                negated = false;
+                continue;
+            }
+            _ => None,
+        };
+        let held = held.unwrap_or_else(|| {
+            let mut shown = vec![option.to_string()];
+            shown.extend(args.iter().cloned());
+            Match::Unknown(format!(
+                "{}{}",
+                if negated { "! " } else { "" },
+                shown.join(" ")
+            ))
+        });
+        rule.matches.push(held);
+        negated = false;
+    }
+    rule
+}
+
+/// The option `name`'s value among a target's words.
+fn option<'a>(words: &'a [String], names: &[&str]) -> Option<&'a str> {
+    let at = words.iter().position(|w| names.contains(&w.as_str()))?;
+    words.get(at + 1).map(String::as_str)
+}
+
+fn target(name: &str, rest: &[String], user_chains: &[String]) -> Target {
+    let other = || {
+        let mut words = vec![name.to_string()];
+        words.extend(rest.iter().cloned());
+        Target::Other(words.join(" "))
+    };
+    match name {
+        "ACCEPT" => Target::Accept,
+        "DROP" => Target::Drop,
+        "REJECT" => Target::Reject,
+        "RETURN" => Target::Return,
+        "LOG" | "NFLOG" | "TRACE" => Target::Log,
+        "MASQUERADE" => Target::Masquerade,
+        "DNAT" | "SNAT" => {
+            let to = option(rest, &["--to-destination", "--to-source", "--to"]);
+            match to.and_then(addr_port) {
+                Some((addr, port)) if name == "DNAT" => Target::Dnat { addr, port },
+                Some((addr, port)) => Target::Snat { addr, port },
+                None => other(),
+            }
+        }
+        "MARK" => {
+            let xmark = option(rest, &["--set-xmark"]).and_then(mark_pair);
+            let set = option(rest, &["--set-mark"])
+                .and_then(mark_pair)
+                .map(|(v, m)| (v, m | v));
+            let or = option(rest, &["--or-mark"])
+                .and_then(mark_pair)
+                .map(|(v, _)| (v, v));
+            let and = option(rest, &["--and-mark"])
+                .and_then(mark_pair)
+                .map(|(m, _)| (0, !m));
+            let xor = option(rest, &["--xor-mark"])
+                .and_then(mark_pair)
+                .map(|(v, _)| (v, 0));
+            match xmark.or(set).or(or).or(and).or(xor) {
+                Some((value, mask)) => Target::SetMark { value, mask },
+                None => other(),
+            }
+        }
+        chain if user_chains.iter().any(|c| c == chain) => Target::Jump(chain.to_string()),
+        _ => other(),
+    }
+}

@@ -1,0 +1,93 @@
+//! Reading a namespace's firewall from its tools, each listing parsed on its own (see the
+//! module's documentation for who owns which table).
+
+use super::{iptables, nft, Family, Netfilter};
+use crate::state::place::{is_missing, Place};
+use anyhow::Result;
+
+/// The tools' listings, as text: what [`Netfilter`] is parsed from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Listings {
+    /// `iptables-nft-save` (or the nft flavour's `iptables-save`).
+    pub iptables: Option<String>,
+    /// `iptables-legacy-save` (or the legacy flavour's `iptables-save`).
+    pub legacy: Option<String>,
+    /// `nft -j list ruleset`.
+    pub nft_json: Option<String>,
+    /// `nft -a -s list ruleset`, for the text of nft's rules.
+    pub nft_text: Option<String>,
+}
+
+impl Listings {
+    /// The firewall these listings describe. A listing that does not parse is a problem, not
+    /// an error: the others still count.
+    pub fn parse(&self) -> Netfilter {
+        let mut netfilter = Netfilter::default();
+        let mut skip = Vec::new();
+        if let Some(text) = &self.iptables {
+            skip.extend(
+                iptables::table_names(text)
+                    .into_iter()
+                    .map(|name| (Family::Ip, name)),
+            );
+            netfilter.tables.extend(iptables::parse(text, false));
+        }
+        if let Some(text) = &self.legacy {
+            netfilter.tables.extend(iptables::parse(text, true));
+        }
+        if let Some(json) = &self.nft_json {
+            match nft::parse(json, self.nft_text.as_deref(), &skip) {
+                Ok(tables) => netfilter.tables.extend(tables),
+                Err(e) => netfilter.problems.push(format!("nft: {e:#}")),
+            }
+        }
+        netfilter
+    }
+}
+
+/// Runs the tools in `place`: whatever could not be read (a tool missing) is one problem of
+/// the result.
+pub fn read(place: &Place) -> Netfilter {
+    let mut problems = Vec::new();
+    let mut listings = Listings::default();
+    let mut note = |what: &str, e: anyhow::Error| problems.push(format!("{what}: {e:#}"));
+    match place.run("iptables-nft-save", &[]) {
+        Ok(text) => listings.iptables = Some(text),
+        Err(e) if is_missing(&e) => match place.run("iptables-save", &[]) {
+            Ok(text) if iptables::is_nft_flavour(&text) => listings.iptables = Some(text),
+            Ok(text) => listings.legacy = Some(text),
+            Err(e) => note("iptables-save", e),
+        },
+        Err(e) => note("iptables-nft-save", e),
+    }
+    if listings.legacy.is_none() {
+        match legacy_tables(place) {
+            Ok(true) => match place.run("iptables-legacy-save", &[]) {
+                Ok(text) => listings.legacy = Some(text),
+                Err(e) => note("legacy iptables tables exist, but iptables-legacy-save", e),
+            },
+            Ok(false) => {}
+            Err(e) => note("legacy iptables", e),
+        }
+    }
+    match place.run("nft", &["-j", "list", "ruleset"]) {
+        Ok(json) => {
+            listings.nft_json = Some(json);
+            listings.nft_text = place.run("nft", &["-a", "-s", "list", "ruleset"]).ok();
+        }
+        Err(e) => note("nft", e),
+    }
+    let mut netfilter = listings.parse();
+    problems.append(&mut netfilter.problems);
+    netfilter.problems = problems;
+    netfilter
+}
+
+/// Whether the namespace has legacy (x_tables) tables: `/proc/net/ip_tables_names` names
+/// some (read there: no tool runs when there are none).
+fn legacy_tables(place: &Place) -> Result<bool> {
+    place.in_thread("/proc/net/ip_tables_names", || {
+        std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
+            .is_ok_and(|names| !names.trim().is_empty())
+    })
+}
