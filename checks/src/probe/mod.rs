@@ -253,6 +253,14 @@ impl Running {
     }
 }
 
+/// Stops the containers in order ([`Running::stop`]); the first failure is the outcome.
+pub fn stop_all(running: Vec<Running>) -> Result<(), Outcome> {
+    for container in running {
+        container.stop()?;
+    }
+    Ok(())
+}
+
 fn netns_of(pid: &str) -> Result<String> {
     let link = std::fs::read_link(Path::new("/proc").join(pid).join("ns/net"))
         .with_context(|| format!("reading /proc/{pid}/ns/net"))?;

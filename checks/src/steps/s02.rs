@@ -102,11 +102,7 @@ fn host_end(probe: &Probe) -> Verdict {
             format!("{} has the address {GATEWAY}/{PREFIX}", host.name),
             format!(
                 "its IPv4 addresses: {}\n{}",
-                if host.addrs.is_empty() {
-                    "none".to_string()
-                } else {
-                    host.addrs_text()
-                },
+                observe::addresses(&host),
                 observe::links_view("lab host's links", &observe::host_network()?)
             ),
         ));

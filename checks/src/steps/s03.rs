@@ -83,11 +83,7 @@ fn eth0_up(probe: &Probe) -> Verdict {
             if !eth0.addrs.contains(&(CONTAINER_IP, PREFIX)) {
                 wrong.push(format!(
                     "{CONTAINER_END} has no {wanted} (its IPv4 addresses: {})",
-                    if eth0.addrs.is_empty() {
-                        "none".to_string()
-                    } else {
-                        eth0.addrs_text().replace(' ', ", ")
-                    }
+                    observe::addresses(eth0)
                 ));
             }
         }

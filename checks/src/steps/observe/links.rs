@@ -21,6 +21,15 @@ pub fn describe(links: &[&Link]) -> String {
         .join(", ")
 }
 
+/// A link's IPv4 addresses for reports: `10.0.0.1/24, 10.0.0.9/24`, or `none`.
+pub fn addresses(link: &Link) -> String {
+    if link.addrs.is_empty() {
+        "none".to_string()
+    } else {
+        link.addrs_text().replace(' ', ", ")
+    }
+}
+
 /// Every cable between the lab host and a container, as (the host's end, the container's
 /// end): a veth inside whose peer is in another namespace, and a veth of the lab host (not
 /// its uplink) with that ifindex naming the inside end back. Names are not trusted.

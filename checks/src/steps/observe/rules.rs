@@ -5,7 +5,7 @@
 use lab::addresses::containers::{in_subnet, PREFIX};
 use lab::state::netfilter::diff::rule_key;
 use lab::state::netfilter::{
-    ChainKind, Hook, Kinds, Match, Packet, Policy, Rule, RuleAt, TableId, Target,
+    ChainKind, Changes, Hook, Kinds, Match, Packet, Policy, Rule, RuleAt, TableId, Target,
 };
 use lab::state::Netns;
 use std::collections::BTreeMap;
@@ -191,8 +191,18 @@ pub struct Theirs<'a> {
     pub addrs: &'a [Ipv4Addr],
 }
 
+/// The rules added (in `changes`) that are one container's (see [`Theirs`]).
+pub fn theirs_added<'a>(changes: &'a Changes, theirs: &Theirs) -> Vec<&'a RuleAt> {
+    changes
+        .added
+        .iter()
+        .filter(|(_, rule)| names_container(rule, theirs))
+        .map(|(at, _)| at)
+        .collect()
+}
+
 /// Whether `rule` is one container's (see [`Theirs`]).
-pub fn names_container(rule: &Rule, theirs: &Theirs) -> bool {
+fn names_container(rule: &Rule, theirs: &Theirs) -> bool {
     let narrow = |addr: Ipv4Addr, len: u8| {
         (in_subnet(addr) && len > PREFIX) || (len == 32 && theirs.addrs.contains(&addr))
     };

@@ -32,11 +32,7 @@ pub(super) fn bridge(probe: &Probe) -> Verdict {
             format!("{BRIDGE} has the address {GATEWAY}/{PREFIX}"),
             format!(
                 "its IPv4 addresses: {}\n{}",
-                if bridge.addrs.is_empty() {
-                    "none".to_string()
-                } else {
-                    bridge.addrs_text()
-                },
+                observe::addresses(bridge),
                 lab_view(probe)
             ),
         ));

@@ -149,12 +149,7 @@ pub(super) fn cleanup(probe: &Probe) -> Verdict {
         addrs: &[],
     };
     let changes = host.diff(&start).netfilter;
-    let per_container: Vec<_> = changes
-        .added
-        .iter()
-        .filter(|(_, rule)| observe::names_container(rule, &theirs))
-        .map(|(at, _)| at)
-        .collect();
+    let per_container = observe::theirs_added(&changes, &theirs);
     if !per_container.is_empty() {
         wrong.push(format!(
             "rules for one container are left:\n{}",

@@ -13,8 +13,8 @@ mod traffic;
 
 use super::observe;
 use crate::catalog::{Check, LIMIT};
-use crate::probe::{Probe, Running};
-use crate::verdict::{Outcome, Verdict};
+use crate::probe::{stop_all, Probe, Running};
+use crate::verdict::Outcome;
 use bridge::bridge;
 use concurrency::{concurrent, lock};
 use ipam::addresses;
@@ -129,13 +129,6 @@ fn start_all(probe: &Probe, names: &[&str]) -> Result<Vec<Running>, Outcome> {
         running.push(probe.start(name, SLEEP)?);
     }
     Ok(running)
-}
-
-fn stop_all(running: Vec<Running>) -> Verdict {
-    for container in running {
-        container.stop()?;
-    }
-    Ok(())
 }
 
 /// For failures: the lab host's links, then the diagram of the whole lab (namespaces, cables,

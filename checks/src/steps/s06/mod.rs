@@ -8,7 +8,7 @@ mod rules;
 
 use super::observe;
 use crate::catalog::{Check, LIMIT};
-use crate::probe::{Probe, Running};
+use crate::probe::{stop_all, Probe, Running};
 use crate::sockets;
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
@@ -242,13 +242,6 @@ fn serve(probe: &Probe, name: &str, ports: &str) -> Result<Running, Outcome> {
 fn address(container: &Running) -> Option<Ipv4Addr> {
     let inside = observe::inside(container).ok()?;
     inside.link("eth0")?.addrs.first().map(|(addr, _)| *addr)
-}
-
-fn stop_all(running: Vec<Running>) -> Verdict {
-    for container in running {
-        container.stop()?;
-    }
-    Ok(())
 }
 
 /// The hairpin mode of every port of the bridge, the publishing container's first.

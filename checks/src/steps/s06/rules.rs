@@ -127,12 +127,7 @@ pub(super) fn cleanup(probe: &Probe) -> Verdict {
     };
     let host = observe::host()?;
     let changes = nat_changes(&start, &host);
-    let left: Vec<_> = changes
-        .added
-        .iter()
-        .filter(|(_, rule)| observe::names_container(rule, &theirs))
-        .map(|(at, _)| at)
-        .collect();
+    let left = observe::theirs_added(&changes, &theirs);
     if !left.is_empty() {
         return Err(Outcome::failed(
             "after both containers ended, no rule of theirs is left in the nat table (a DNAT \
