@@ -5,7 +5,7 @@
 //! names its peer's ifindex (`link_index`), and the host's end must name the container's end
 //! back. The lab's own uplink `eth0` is a veth too; it is never counted as a container's.
 
-use super::observe;
+use super::observe::{self, container_veths};
 use crate::catalog::{Check, LIMIT};
 use crate::probe::{Finished, Probe, Running};
 use crate::verdict::{Outcome, Verdict};
@@ -265,7 +265,6 @@ fn cleanup_twice(probe: &Probe) -> Verdict {
     )?;
     let third = probe.start("c", SLEEP)?;
     let (host, _) = cable(&third)?;
-    let host = host.clone();
     netcmd::run("ip", &["link", "del", &host.name]).context("deleting the veth by hand")?;
     stopped(
         third,
@@ -275,14 +274,6 @@ fn cleanup_twice(probe: &Probe) -> Verdict {
         ),
     )?;
     Ok(())
-}
-
-/// The lab host's veths but its uplink: the containers' cables.
-fn container_veths(host: &Netns) -> Vec<&Link> {
-    host.links
-        .iter()
-        .filter(|l| l.kind == "veth" && l.name != HOST_UPLINK)
-        .collect()
 }
 
 /// The container's cable, as (the lab host's end, the container's end); a failure when there

@@ -30,6 +30,14 @@ pub fn addresses(link: &Link) -> String {
     }
 }
 
+/// The lab host's veths but its uplink: the containers' cables, whatever their names.
+pub fn container_veths(host: &Netns) -> Vec<&Link> {
+    host.links
+        .iter()
+        .filter(|l| l.kind == "veth" && l.name != HOST_UPLINK)
+        .collect()
+}
+
 /// Every cable between the lab host and a container, as (the host's end, the container's
 /// end): a veth inside whose peer is in another namespace, and a veth of the lab host (not
 /// its uplink) with that ifindex naming the inside end back. Names are not trusted.

@@ -5,7 +5,9 @@
 mod links;
 mod rules;
 
-pub use links::{addresses, cable, cables, describe, links_view, plain_links, routes_view};
+pub use links::{
+    addresses, cable, cables, container_veths, describe, links_view, plain_links, routes_view,
+};
 pub use rules::{
     dnat_rules, duplicate_rules, forward_chains, forward_policy_is_drop, forward_view, nat_tables,
     nat_view, rules_lines, snat_explained, snat_rules, theirs_added, Theirs,

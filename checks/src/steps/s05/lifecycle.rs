@@ -9,7 +9,6 @@ use super::{lab_view, observe, start_all, stop_all, SLEEP, TEARDOWN};
 use crate::probe::Probe;
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::HOST_UPLINK;
-use lab::state::Netns;
 use std::net::Ipv4Addr;
 
 pub(super) fn stop_one(probe: &Probe) -> Verdict {
@@ -90,15 +89,6 @@ pub(super) fn crash(probe: &Probe) -> Verdict {
     Ok(())
 }
 
-/// The lab host's veths but its uplink: the containers' cables.
-fn container_veths(host: &Netns) -> Vec<String> {
-    host.links
-        .iter()
-        .filter(|l| l.kind == "veth" && l.name != HOST_UPLINK)
-        .map(|l| l.name.clone())
-        .collect()
-}
-
 pub(super) fn cleanup(probe: &Probe) -> Verdict {
     let start = observe::host()?;
     let running = start_all(probe, &["a", "b", "c"])?;
@@ -109,14 +99,18 @@ pub(super) fn cleanup(probe: &Probe) -> Verdict {
     stop_all(running)?;
     let left = observe::poll(TEARDOWN, || {
         let host = observe::host_network().ok()?;
-        container_veths(&host).is_empty().then_some(())
+        observe::container_veths(&host).is_empty().then_some(())
     });
     let host = observe::host()?;
     let mut wrong = Vec::new();
     if left.is_none() {
         wrong.push(format!(
             "veths are left: {}\n{}",
-            container_veths(&host).join(", "),
+            observe::container_veths(&host)
+                .iter()
+                .map(|l| l.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
             lab_view(probe)
         ));
     }
