@@ -2,12 +2,12 @@
 //! is masqueraded) and the lab's internet (masqueraded), with the FORWARD policy ACCEPT or, as
 //! on a Docker host, DROP.
 
-use super::ipam::address_of;
+use super::ipam::{address_of, eth0_address};
 use super::{lab_view, observe, start_all, stop_all};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
-use lab::addresses::containers::{BRIDGE, GATEWAY};
+use lab::addresses::containers::{BRIDGE, FIRST, GATEWAY};
 use lab::addresses::{HOST_ADDR, HOST_UPLINK, WEB_ADDR};
 use lab::netcmd;
 use lab::state::netfilter::Packet;
@@ -132,7 +132,7 @@ pub(super) fn ping(probe: &Probe, from: &Running, to: &Running) -> Verdict {
     let target = address_of(to)?;
     let ping = from.exec("ping", &["-c", "1", "-W", "2", &target.to_string()])?;
     if !ping.status.success() {
-        let source = address_of(from).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let source = source_of(from);
         let packet = Packet::icmp(source, target).iif(BRIDGE).oif(BRIDGE);
         return Err(Outcome::failed(
             format!(
@@ -157,7 +157,7 @@ fn web(container: &Running) -> Verdict {
     let page = String::from_utf8_lossy(&wget.stdout).into_owned();
     let client = lab::web::client_of(&page).map(str::to_string);
     if !wget.status.success() || client != Some(HOST_ADDR.to_string()) {
-        let source = address_of(container).unwrap_or(Ipv4Addr::UNSPECIFIED);
+        let source = source_of(container);
         let out = Packet::tcp(source, WEB_ADDR, 80)
             .iif(BRIDGE)
             .oif(HOST_UPLINK);
@@ -176,6 +176,14 @@ fn web(container: &Running) -> Verdict {
         ));
     }
     Ok(())
+}
+
+/// The container's address for a packet of a report: its own, else the first of the subnet.
+fn source_of(container: &Running) -> Ipv4Addr {
+    observe::inside(container)
+        .ok()
+        .and_then(|inside| eth0_address(&inside))
+        .unwrap_or(FIRST)
 }
 
 /// What the lab host's NAT does to `packet`, and its NAT rules, for reports.
