@@ -1,18 +1,101 @@
-//! The checker's command line. It is started by `cargo xtask`, not by hand, but every mistake
-//! still gets one clear line.
+//! The checker's command line, read by clap (derive). It is started by `cargo xtask`, not by
+//! hand, but every mistake still gets one clear line.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
+use clap::error::ErrorKind;
+use clap::{Args, Parser, Subcommand};
 use lab::{LabPaths, Profile};
 use std::path::PathBuf;
 
-pub const USAGE: &str = "\
-usage: checker check --rootfs DIR --state DIR [--json] [--jobs N] [--only NAME] NN=BINARY...
-       checker run --rootfs DIR --state DIR [--profile NAME] BINARY [ARGS...]
-       checker lab-up-down --rootfs DIR --state DIR
-       checker doctor --rootfs DIR --state DIR [--json]
-       checker show --rootfs DIR --state DIR [--lab PID]
-(started by `cargo xtask`; see `cargo xtask --help`)
-";
+#[derive(Debug, Parser)]
+#[command(name = "checker", disable_version_flag = true)]
+#[command(
+    about = "The part of the netlab workshop that needs privileges: it puts everything in labs."
+)]
+#[command(after_help = "Started by `cargo xtask`; see `cargo xtask --help`.")]
+struct Cli {
+    #[command(subcommand)]
+    verb: Verb,
+}
+
+/// Where the lab's root filesystem and state are: every verb takes them.
+#[derive(Debug, Args)]
+struct Dirs {
+    /// The containers' base root filesystem (busybox).
+    #[arg(long, value_name = "DIR")]
+    rootfs: PathBuf,
+    /// A directory for the labs' state.
+    #[arg(long, value_name = "DIR")]
+    state: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Verb {
+    /// Runs the checks of some steps against their binaries.
+    Check {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Prints the results as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Labs at once [default: two per core, at most 8].
+        #[arg(long, value_name = "N", value_parser = jobs)]
+        jobs: Option<usize>,
+        /// Only the check with this name (in every step given).
+        #[arg(long, value_name = "NAME")]
+        only: Option<String>,
+        /// Step numbers and the binaries to check.
+        #[arg(required = true, value_name = "NN=BINARY", value_parser = target)]
+        targets: Vec<(String, PathBuf)>,
+    },
+    /// Starts a lab and runs one program in it, in the foreground.
+    Run {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// The lab host's profile.
+        #[arg(long, value_name = "NAME", default_value = "fresh", value_parser = Profile::parse)]
+        profile: Profile,
+        /// The program and its arguments (everything from BINARY on is the program's).
+        #[arg(
+            required = true,
+            value_name = "BINARY",
+            trailing_var_arg = true,
+            allow_hyphen_values = true
+        )]
+        program: Vec<String>,
+    },
+    /// Internal: one check inside a fresh lab.
+    #[command(hide = true)]
+    LabTask {
+        #[command(flatten)]
+        dirs: Dirs,
+        #[arg(long, value_name = "NAME")]
+        check: String,
+        #[arg(long = "bin", value_name = "BINARY")]
+        binary: PathBuf,
+    },
+    /// Builds a lab and tears it down (for benchmarks).
+    LabUpDown {
+        #[command(flatten)]
+        dirs: Dirs,
+    },
+    /// Tries each kernel feature the workshop needs, in a lab.
+    Doctor {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// Prints the results as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Draws a running lab (one started by `run`), from outside it.
+    Show {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// The lab's PID; needed when several labs run.
+        #[arg(long, value_name = "PID", value_parser = pid)]
+        lab: Option<i32>,
+    },
+}
 
 /// What the checker was asked to do.
 #[derive(Debug)]
@@ -49,110 +132,255 @@ pub enum Request {
         /// The lab's PID; needed when several labs run.
         lab: Option<i32>,
     },
+    /// `--help`: the text to print.
+    Help(String),
 }
 
+/// Reads the checker's arguments (without the program's name).
 pub fn parse(args: &[String]) -> Result<Request> {
-    let Some(verb) = args.first() else {
-        bail!("missing command")
+    let cli = match Cli::try_parse_from(std::iter::once("checker").chain(args.iter().map(|a| &**a)))
+    {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+            let text = e.render().to_string();
+            return Ok(Request::Help(format!("{}\n", text.trim_end())));
+        }
+        Err(e) => {
+            let message = container::clap_error_line(&e);
+            return Err(anyhow!("{message}; see `checker --help`"));
+        }
     };
-    let mut rootfs = None;
-    let mut state = None;
-    let mut json = false;
-    // Checks mostly wait (for containers, replies, a lock held on purpose): two labs per core,
-    // at most eight at once.
-    let mut jobs = std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8));
-    let mut only = None;
-    let mut profile = Profile::Fresh;
-    let mut check = None;
-    let mut binary = None;
-    let mut lab = None;
-    let mut rest = Vec::new();
-    let mut args = args[1..].iter();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .cloned()
-                .with_context(|| format!("{name} needs a value"))
-        };
-        match arg.as_str() {
-            "--rootfs" => rootfs = Some(PathBuf::from(value("--rootfs")?)),
-            "--state" => state = Some(PathBuf::from(value("--state")?)),
-            "--json" => json = true,
-            "--jobs" => jobs = value("--jobs")?.parse().context("--jobs takes a number")?,
-            "--only" => only = Some(value("--only")?),
-            "--profile" => profile = Profile::parse(&value("--profile")?)?,
-            "--check" => check = Some(value("--check")?),
-            "--bin" => binary = Some(PathBuf::from(value("--bin")?)),
-            "--lab" if verb == "show" => {
-                let pid = value("--lab")?;
-                lab = Some(
-                    pid.parse()
-                        .with_context(|| format!("--lab takes a PID, not '{pid}'"))?,
-                );
-            }
-            _ if verb == "run" => {
-                rest.push(arg.clone());
-                rest.extend(args.by_ref().cloned());
-            }
-            _ if arg.starts_with("--") => bail!("unknown option {arg}"),
-            _ => rest.push(arg.clone()),
+    Ok(match cli.verb {
+        Verb::Check {
+            dirs,
+            json,
+            jobs,
+            only,
+            targets,
+        } => Request::Check {
+            paths: dirs.paths(false),
+            targets,
+            json,
+            // Checks mostly wait (for containers, replies, a lock held on purpose): two labs
+            // per core, at most eight at once.
+            jobs: jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8))
+            }),
+            only,
+        },
+        Verb::Run {
+            dirs,
+            profile,
+            program,
+        } => Request::Run {
+            paths: dirs.paths(true),
+            profile,
+            program,
+        },
+        Verb::LabTask {
+            dirs,
+            check,
+            binary,
+        } => Request::LabTask {
+            paths: dirs.paths(false),
+            check,
+            binary,
+        },
+        Verb::LabUpDown { dirs } => Request::LabUpDown {
+            paths: dirs.paths(false),
+        },
+        Verb::Doctor { dirs, json } => Request::Doctor {
+            paths: dirs.paths(false),
+            json,
+        },
+        Verb::Show { dirs, lab } => Request::Show {
+            paths: dirs.paths(true),
+            lab,
+        },
+    })
+}
+
+impl Dirs {
+    /// Interactive labs (`run`) announce themselves beside their state directory, where
+    /// `show` looks for them: `registered` for those two.
+    fn paths(self, registered: bool) -> LabPaths {
+        LabPaths {
+            registry: registered.then(|| lab::registry::dir_beside(&self.state)),
+            rootfs: self.rootfs,
+            state: self.state,
         }
     }
-    let state: PathBuf = state.context("--state is required")?;
-    // Interactive labs (`run`) announce themselves beside their state directory, where `show`
-    // looks for them.
-    let registry =
-        matches!(verb.as_str(), "run" | "show").then(|| lab::registry::dir_beside(&state));
-    let paths = LabPaths {
-        rootfs: rootfs.context("--rootfs is required")?,
-        state,
-        registry,
-    };
-    Ok(match verb.as_str() {
-        "check" => {
-            let targets = rest
-                .iter()
-                .map(|t| {
-                    let (step, bin) = t
-                        .split_once('=')
-                        .with_context(|| format!("expected NN=BINARY, got {t}"))?;
-                    Ok((step.to_string(), PathBuf::from(bin)))
-                })
-                .collect::<Result<Vec<_>>>()?;
-            if targets.is_empty() {
-                bail!("check needs at least one NN=BINARY");
-            }
-            Request::Check {
-                paths,
-                targets,
-                json,
-                jobs,
-                only,
-            }
+}
+
+fn target(text: &str) -> Result<(String, PathBuf)> {
+    match text.split_once('=') {
+        Some((step, binary)) if !step.is_empty() && !binary.is_empty() => {
+            Ok((step.to_string(), PathBuf::from(binary)))
         }
-        "run" => {
-            if rest.is_empty() {
-                bail!("run needs a program");
-            }
-            Request::Run {
-                paths,
-                profile,
-                program: rest,
-            }
-        }
-        "lab-task" => Request::LabTask {
+        _ => bail!("expected NN=BINARY, got {text}"),
+    }
+}
+
+fn jobs(text: &str) -> Result<usize> {
+    match text.parse() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => bail!("--jobs takes a number of labs (1 or more), not '{text}'"),
+    }
+}
+
+fn pid(text: &str) -> Result<i32> {
+    match text.parse() {
+        Ok(pid) if pid > 0 => Ok(pid),
+        _ => bail!("--lab takes a PID, not '{text}'"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(line: &str) -> Result<Request> {
+        let args: Vec<String> = line.split_whitespace().map(String::from).collect();
+        parse(&args)
+    }
+
+    const DIRS: &str = "--rootfs /r --state /s/state";
+
+    #[test]
+    fn reads_the_command_lines_xtask_and_the_coordinator_write() {
+        let Request::Check {
             paths,
-            check: check.context("--check is required")?,
-            binary: binary.context("--bin is required")?,
-        },
-        "lab-up-down" => Request::LabUpDown { paths },
-        "doctor" => Request::Doctor { paths, json },
-        "show" => {
-            if let Some(extra) = rest.first() {
-                bail!("show takes no argument '{extra}' (use --lab PID)");
-            }
-            Request::Show { paths, lab }
+            targets,
+            json,
+            jobs,
+            only,
+        } = parse_str(&format!(
+            "check {DIRS} --json --jobs 3 --only own-netns 01=/b/s1 02=s2"
+        ))
+        .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(paths.rootfs, PathBuf::from("/r"));
+        assert_eq!(paths.state, PathBuf::from("/s/state"));
+        assert_eq!(paths.registry, None);
+        assert_eq!(
+            targets,
+            [
+                ("01".to_string(), PathBuf::from("/b/s1")),
+                ("02".to_string(), PathBuf::from("s2"))
+            ]
+        );
+        assert_eq!((json, jobs, only.as_deref()), (true, 3, Some("own-netns")));
+
+        let Request::Run {
+            paths,
+            profile,
+            program,
+        } = parse_str(&format!(
+            "run {DIRS} --profile stub-resolver-only /b/step04 run --name c1 -p 8080:80 -- sh -c x"
+        ))
+        .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(profile, Profile::StubResolverOnly);
+        assert_eq!(
+            program,
+            [
+                "/b/step04",
+                "run",
+                "--name",
+                "c1",
+                "-p",
+                "8080:80",
+                "--",
+                "sh",
+                "-c",
+                "x"
+            ]
+        );
+        assert!(paths.registry.is_some());
+        // The program's own options are its own, even those the checker has.
+        let Request::Run {
+            profile, program, ..
+        } = parse_str(&format!("run {DIRS} /bin/sh -c --state")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(profile, Profile::Fresh);
+        assert_eq!(program, ["/bin/sh", "-c", "--state"]);
+
+        let Request::LabTask { check, binary, .. } =
+            parse_str(&format!("lab-task {DIRS} --check 01.lo-up --bin /b/s1")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (check.as_str(), binary),
+            ("01.lo-up", PathBuf::from("/b/s1"))
+        );
+        assert!(matches!(
+            parse_str(&format!("lab-up-down {DIRS}")).unwrap(),
+            Request::LabUpDown { .. }
+        ));
+        assert!(matches!(
+            parse_str(&format!("doctor {DIRS} --json")).unwrap(),
+            Request::Doctor { json: true, .. }
+        ));
+        let Request::Show { paths, lab } = parse_str(&format!("show {DIRS} --lab 42")).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(lab, Some(42));
+        assert_eq!(
+            paths.registry,
+            Some(lab::registry::dir_beside(&paths.state))
+        );
+    }
+
+    #[test]
+    fn help_is_text_to_print() {
+        for line in ["--help", "help", "check --help", "help run"] {
+            let Request::Help(text) = parse_str(line).unwrap() else {
+                panic!("{line}")
+            };
+            assert!(text.contains("Usage: checker"), "{line}: {text}");
         }
-        other => bail!("unknown command '{other}'"),
-    })
+    }
+
+    #[test]
+    fn rejects_bad_input_with_a_reason_in_one_line() {
+        for (line, words) in [
+            ("", "missing command"),
+            ("frob", "unrecognized subcommand 'frob'"),
+            ("check --rootfs /r 01=x", "--state <DIR>"),
+            (&format!("check {DIRS}"), "<NN=BINARY>"),
+            (&format!("check {DIRS} 01"), "expected NN=BINARY, got 01"),
+            (
+                &format!("check {DIRS} --jobs x 01=a"),
+                "--jobs takes a number",
+            ),
+            (
+                &format!("check {DIRS} --jsn 01=a"),
+                "similar argument exists: '--json'",
+            ),
+            (&format!("run {DIRS}"), "<BINARY>"),
+            (
+                &format!("run {DIRS} --profile nope a"),
+                "unknown lab profile 'nope'",
+            ),
+            (&format!("show {DIRS} 05"), "unexpected argument '05'"),
+            (
+                &format!("show {DIRS} --lab me"),
+                "--lab takes a PID, not 'me'",
+            ),
+            (&format!("lab-task {DIRS} --bin b"), "--check <NAME>"),
+        ] {
+            let err = format!("{:#}", parse_str(line).unwrap_err());
+            assert!(err.contains(words), "{line:?} gave {err:?}");
+            assert_eq!(err.lines().count(), 1, "{line:?} gave {err:?}");
+            assert!(err.ends_with("; see `checker --help`"), "{err}");
+        }
+    }
 }

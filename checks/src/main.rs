@@ -14,13 +14,15 @@ fn main() -> ExitCode {
         Ok(request) => request,
         Err(e) => {
             eprintln!("checker: {e:#}");
-            eprint!("{}", cli::USAGE);
             return ExitCode::from(2);
         }
     };
     // Before any thread exists: a user namespace can only be entered single-threaded. `show`
-    // joins the user namespace of the lab it draws instead of making one.
-    if !matches!(request, Request::LabTask { .. } | Request::Show { .. }) {
+    // joins the user namespace of the lab it draws instead of making one; help needs none.
+    if !matches!(
+        request,
+        Request::LabTask { .. } | Request::Show { .. } | Request::Help(_)
+    ) {
         if let Err(e) = userns::become_root() {
             eprintln!("checker: {e:#}");
             return ExitCode::from(3);
@@ -37,6 +39,10 @@ fn main() -> ExitCode {
 
 fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
     match request {
+        Request::Help(text) => {
+            print!("{text}");
+            Ok(ExitCode::SUCCESS)
+        }
         Request::Check {
             paths,
             targets,

@@ -1,22 +1,53 @@
-//! The step binary's command line: `run [--name NAME] [-- CMD ARGS...]`.
+//! The step binary's command line: `run [--name NAME] [-p PORTS]... [-- CMD ARGS...]`, read by
+//! clap (derive), and [`clap_error_line`], which the checker's command line uses too.
 
 use crate::ports::{self, Port};
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Result};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, Parser, Subcommand};
 
-pub const USAGE: &str = "\
-usage: run [--name NAME] [-p HOSTPORT:CONTAINERPORT[/udp]]... [-- CMD ARGS...]
-  Starts a container inside the lab and runs CMD in it (default: /bin/sh).
-  --name NAME   the container's name and hostname (letters, digits, '-'; at most 30)
-  -p, --publish HOSTPORT:CONTAINERPORT[/tcp|/udp]
-                publish a port of the container on the host (steps 06 and later)
-Step binaries run inside the workshop's lab: start them with `cargo xtask run NN`.
-";
+const AFTER_HELP: &str =
+    "Step binaries run inside the workshop's lab: start them with `cargo xtask run NN`.";
+
+#[derive(Debug, Parser)]
+#[command(about = "A step of the netlab workshop: a small container runtime.")]
+#[command(after_help = AFTER_HELP, disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Starts a container inside the lab and runs CMD in it (default: /bin/sh).
+    #[command(after_help = AFTER_HELP)]
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The container's name and hostname (letters, digits, '-'; at most 30).
+    #[arg(long, value_name = "NAME", value_parser = validate_name)]
+    name: Option<String>,
+    /// Publishes a port of the container on the host (steps 06 and later).
+    #[arg(
+        short = 'p',
+        long = "publish",
+        value_name = "HOSTPORT:CONTAINERPORT[/tcp|/udp]",
+        value_parser = ports::parse
+    )]
+    ports: Vec<Port>,
+    /// The container's command and its arguments, after `--`.
+    #[arg(last = true, value_name = "CMD")]
+    command: Vec<String>,
+}
 
 /// What the user asked for.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     Run(Request),
-    Help,
+    /// `--help`: the text to print.
+    Help(String),
 }
 
 /// A container to start.
@@ -30,57 +61,105 @@ pub struct Request {
     pub command: Vec<String>,
 }
 
-pub fn parse(args: &[String]) -> Result<Parsed> {
-    let mut args = args.iter();
-    match args.next().map(String::as_str) {
-        Some("run") => {}
-        Some("-h" | "--help" | "help") => return Ok(Parsed::Help),
-        Some(other) => bail!("unknown command '{other}': the only command is 'run'"),
-        None => bail!("missing command: the only command is 'run'"),
-    }
-    let mut request = Request {
-        name: None,
-        ports: Vec::new(),
-        command: Vec::new(),
-    };
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--" => {
-                request.command = args.by_ref().cloned().collect();
-            }
-            "--name" => {
-                let name = args.next().context("--name needs a value")?;
-                validate_name(name)?;
-                request.name = Some(name.clone());
-            }
-            "-p" | "--publish" => {
-                let text = args.next().context("-p needs a value, like 8080:80")?;
-                let port = ports::parse(text)?;
-                if let Some(same) = request
-                    .ports
-                    .iter()
-                    .find(|p| p.host == port.host && p.protocol == port.protocol)
-                {
-                    bail!(
-                        "host port {} is given twice (-p {same} and -p {port})",
-                        port.host
-                    );
+/// Reads `args` (without the program's name, which is `program`). A mistake is one line.
+pub fn parse(program: &str, args: &[String]) -> Result<Parsed> {
+    let cli = match Cli::try_parse_from(std::iter::once(program).chain(args.iter().map(|a| &**a))) {
+        Ok(cli) => cli,
+        Err(e) if e.kind() == ErrorKind::DisplayHelp => {
+            let text = e.render().to_string();
+            return Ok(Parsed::Help(format!("{}\n", text.trim_end())));
+        }
+        Err(e) => {
+            let message = match e.kind() {
+                ErrorKind::MissingSubcommand
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    "missing command: the only command is 'run'".to_string()
                 }
-                request.ports.push(port);
-            }
-            "-h" | "--help" => return Ok(Parsed::Help),
-            other => {
-                bail!("unexpected argument '{other}' (put the container's command after `--`)")
-            }
+                ErrorKind::InvalidSubcommand => format!(
+                    "unknown command '{}': the only command is 'run'",
+                    context(&e, ContextKind::InvalidSubcommand).unwrap_or_default()
+                ),
+                ErrorKind::UnknownArgument => match context(&e, ContextKind::InvalidArg) {
+                    Some(arg) if !arg.starts_with('-') => format!(
+                        "unexpected argument '{arg}' (put the container's command after `--`)"
+                    ),
+                    _ => clap_error_line(&e),
+                },
+                _ => clap_error_line(&e),
+            };
+            return Err(anyhow!("{message}; see `{program} run --help`"));
+        }
+    };
+    let Command::Run(run) = cli.command;
+    for (i, port) in run.ports.iter().enumerate() {
+        if let Some(same) = run.ports[..i]
+            .iter()
+            .find(|p| p.host == port.host && p.protocol == port.protocol)
+        {
+            bail!(
+                "host port {} is given twice (-p {same} and -p {port})",
+                port.host
+            );
         }
     }
-    if request.command.is_empty() {
-        request.command = vec!["/bin/sh".to_string()];
-    }
-    Ok(Parsed::Run(request))
+    let command = if run.command.is_empty() {
+        vec!["/bin/sh".to_string()]
+    } else {
+        run.command
+    };
+    Ok(Parsed::Run(Request {
+        name: run.name,
+        ports: run.ports,
+        command,
+    }))
 }
 
-fn validate_name(name: &str) -> Result<()> {
+/// A clap error as one line, without clap's `error: `, usage and help hint: its first
+/// paragraph, and its tip of a similar name in brackets. For a value that failed its check, the reason
+/// alone: our value parsers give whole reasons, naming the option and the value.
+pub fn clap_error_line(error: &clap::Error) -> String {
+    use std::error::Error as _;
+    match error.kind() {
+        ErrorKind::ValueValidation => {
+            if let Some(reason) = error.source() {
+                return reason.to_string();
+            }
+        }
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand | ErrorKind::MissingSubcommand => {
+            return "missing command".to_string();
+        }
+        _ => {}
+    }
+    let text = error.render().to_string();
+    let mut paragraphs = text.split("\n\n");
+    let first: Vec<&str> = paragraphs
+        .next()
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .collect();
+    let first = first.join(" ");
+    let mut line = first.strip_prefix("error: ").unwrap_or(&first).to_string();
+    let tip = paragraphs.next().and_then(|p| {
+        p.lines()
+            .map(str::trim)
+            .find(|l| l.starts_with("tip: a similar"))
+    });
+    if let Some(tip) = tip {
+        line.push_str(&format!(" ({tip})"));
+    }
+    line
+}
+
+/// The text of one piece of a clap error's context.
+fn context(error: &clap::Error, kind: ContextKind) -> Option<String> {
+    match error.get(kind)? {
+        ContextValue::String(text) => Some(text.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+fn validate_name(name: &str) -> Result<String> {
     let valid = !name.is_empty()
         && name.len() <= 30
         && name.starts_with(|c: char| c.is_ascii_alphanumeric())
@@ -90,7 +169,7 @@ fn validate_name(name: &str) -> Result<()> {
             "invalid container name '{name}': use letters, digits and '-', at most 30 characters"
         );
     }
-    Ok(())
+    Ok(name.to_string())
 }
 
 #[cfg(test)]
@@ -99,7 +178,7 @@ mod tests {
 
     fn parse_str(line: &str) -> Result<Parsed> {
         let args: Vec<String> = line.split_whitespace().map(String::from).collect();
-        parse(&args)
+        parse("step04", &args)
     }
 
     #[test]
@@ -109,6 +188,10 @@ mod tests {
         };
         assert_eq!(r.command, ["/bin/sh"]);
         assert_eq!(r.name, None);
+        let Parsed::Run(r) = parse_str("run --name a --").unwrap() else {
+            panic!()
+        };
+        assert_eq!(r.command, ["/bin/sh"]);
     }
 
     #[test]
@@ -121,6 +204,18 @@ mod tests {
     }
 
     #[test]
+    fn the_command_keeps_its_own_options_and_dashes() {
+        let Parsed::Run(r) = parse_str("run -- sh -c --name -- -p 1:2 --help").unwrap() else {
+            panic!()
+        };
+        assert_eq!(
+            r.command,
+            ["sh", "-c", "--name", "--", "-p", "1:2", "--help"]
+        );
+        assert_eq!((r.name, r.ports), (None, vec![]));
+    }
+
+    #[test]
     fn takes_published_ports() {
         let Parsed::Run(r) = parse_str("run -p 8080:80 --publish 5353:53/udp -- httpd").unwrap()
         else {
@@ -128,22 +223,52 @@ mod tests {
         };
         let ports: Vec<String> = r.ports.iter().map(|p| p.to_string()).collect();
         assert_eq!(ports, ["8080:80/tcp", "5353:53/udp"]);
+        assert_eq!(r.command, ["httpd"]);
     }
 
     #[test]
-    fn rejects_bad_input_with_a_reason() {
+    fn help_is_text_to_print() {
+        for line in ["--help", "-h", "help", "run --help", "help run"] {
+            let Parsed::Help(text) = parse_str(line).unwrap() else {
+                panic!("{line}")
+            };
+            assert!(text.contains("cargo xtask run NN"), "{line}: {text}");
+        }
+        let Parsed::Help(text) = parse_str("run -h").unwrap() else {
+            panic!()
+        };
+        assert!(text.contains("--publish <HOSTPORT:CONTAINERPORT[/tcp|/udp]>"));
+    }
+
+    #[test]
+    fn rejects_bad_input_with_a_reason_in_one_line() {
         for (line, words) in [
             ("", "missing command"),
             ("start", "unknown command 'start'"),
-            ("run --name", "--name needs a value"),
-            ("run --name a/b", "invalid container name"),
-            ("run ls", "after `--`"),
-            ("run -p", "-p needs a value"),
-            ("run -p 80", "HOSTPORT:CONTAINERPORT"),
+            ("run --name", "a value is required for '--name <NAME>'"),
+            ("run --name a/b", "invalid container name 'a/b'"),
+            (
+                "run ls",
+                "unexpected argument 'ls' (put the container's command after `--`)",
+            ),
+            ("run --frob", "unexpected argument '--frob' found; see"),
+            (
+                "run --nme x",
+                "unexpected argument '--nme' found (tip: a similar argument exists: '--name')",
+            ),
+            ("run -p", "a value is required for '--publish"),
+            (
+                "run -p 80",
+                "-p 80: write HOSTPORT:CONTAINERPORT, like 8080:80",
+            ),
             ("run -p 8080:80 -p 8080:81", "host port 8080 is given twice"),
         ] {
             let err = format!("{:#}", parse_str(line).unwrap_err());
             assert!(err.contains(words), "{line:?} gave {err:?}");
+            assert_eq!(err.lines().count(), 1, "{line:?} gave {err:?}");
+            if !words.contains("twice") {
+                assert!(err.ends_with("; see `step04 run --help`"), "{err}");
+            }
         }
     }
 }

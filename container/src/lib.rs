@@ -24,6 +24,7 @@ mod start;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+pub use cli::clap_error_line;
 pub use nix::sched::CloneFlags;
 pub use nix::unistd::Pid;
 pub use ports::{Port, Protocol};
@@ -79,16 +80,20 @@ fn nothing(_: &Container) -> anyhow::Result<()> {
 /// with the learner's `networking`, and returns the command's exit status.
 pub fn main(networking: Networking) -> ExitCode {
     hooks::install_panic_report();
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let request = match cli::parse(&args) {
+    let mut args = std::env::args();
+    let program = args.next().unwrap_or_default();
+    let program = std::path::Path::new(&program)
+        .file_name()
+        .map_or("step".into(), |name| name.to_string_lossy());
+    let args: Vec<String> = args.collect();
+    let request = match cli::parse(&program, &args) {
         Ok(cli::Parsed::Run(request)) => request,
-        Ok(cli::Parsed::Help) => {
-            print!("{}", cli::USAGE);
+        Ok(cli::Parsed::Help(text)) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Err(e) => {
             eprintln!("{}: {e:#}", protocol::PREFIX);
-            eprint!("{}", cli::USAGE);
             return ExitCode::from(protocol::EXIT_USAGE);
         }
     };

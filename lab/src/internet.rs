@@ -43,6 +43,7 @@ pub fn start(host: Pid) -> Result<Internet> {
 }
 
 struct Servers {
+    zone: Zone,
     dns_udp: UdpSocket,
     dns_tcp: TcpListener,
     web: TcpListener,
@@ -62,6 +63,7 @@ fn build(host: Pid) -> Result<Servers> {
     .context("wiring the lab's internet")?;
     let dns = SocketAddr::from((DNS_ADDR, 53));
     Ok(Servers {
+        zone: Zone::new(zone()).context("the lab's DNS zone")?,
         dns_udp: UdpSocket::bind(dns).context("binding the DNS server (udp)")?,
         dns_tcp: TcpListener::bind(dns).context("binding the DNS server (tcp)")?,
         web: TcpListener::bind((WEB_ADDR, 80)).context("binding the web server")?,
@@ -71,7 +73,7 @@ fn build(host: Pid) -> Result<Servers> {
 impl Servers {
     /// Serves forever; this thread keeps the namespace's owner alive.
     fn run(self) {
-        let zone = Zone::new(zone());
+        let zone = self.zone;
         let tcp_zone = zone.clone();
         let dns_tcp = self.dns_tcp;
         let web = self.web;

@@ -99,6 +99,10 @@ impl NetState {
             .collect();
         let mut firewall = Vec::new();
         for table in &ns.netfilter.tables {
+            firewall.push(format!("table {}", table.id));
+            for (name, elements) in &table.sets {
+                firewall.push(format!("{} set {name} = {}", table.id, elements.join(", ")));
+            }
             for chain in &table.chains {
                 let base = chain.base.map_or(String::new(), |b| {
                     format!(

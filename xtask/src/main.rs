@@ -8,6 +8,7 @@ mod doctor;
 mod hint;
 mod lab;
 mod messages;
+mod new_step;
 mod progress;
 mod reset;
 mod rootfs;
@@ -44,6 +45,7 @@ fn main() -> ExitCode {
         "solution" => solution::main(rest),
         "book" => book::main(rest),
         "show" => show::main(rest),
+        "new-step" => new_step::main(rest),
         "help" | "-h" | "--help" => {
             print!("{}", messages::USAGE);
             Ok(ExitCode::SUCCESS)

@@ -17,10 +17,22 @@ const FILES: &[(&str, &str)] = &[
     ("step/hints.md.tmpl", "steps/{{FOLDER}}/hints.md"),
     ("step/src/main.rs.tmpl", "steps/{{FOLDER}}/src/main.rs"),
     ("step/src/lib.rs.tmpl", "steps/{{FOLDER}}/src/{{MODULE}}.rs"),
-    ("solution/Cargo.toml.tmpl", "solutions/{{FOLDER}}/Cargo.toml"),
-    ("solution/mutants.toml.tmpl", "solutions/{{FOLDER}}/mutants.toml"),
-    ("solution/src/main.rs.tmpl", "solutions/{{FOLDER}}/src/main.rs"),
-    ("solution/src/lib.rs.tmpl", "solutions/{{FOLDER}}/src/{{MODULE}}.rs"),
+    (
+        "solution/Cargo.toml.tmpl",
+        "solutions/{{FOLDER}}/Cargo.toml",
+    ),
+    (
+        "solution/mutants.toml.tmpl",
+        "solutions/{{FOLDER}}/mutants.toml",
+    ),
+    (
+        "solution/src/main.rs.tmpl",
+        "solutions/{{FOLDER}}/src/main.rs",
+    ),
+    (
+        "solution/src/lib.rs.tmpl",
+        "solutions/{{FOLDER}}/src/{{MODULE}}.rs",
+    ),
     ("checks.rs.tmpl", "checks/src/steps/s{{NN}}.rs"),
 ];
 
@@ -46,7 +58,9 @@ impl Names {
         }
         let slug_ok = !slug.is_empty()
             && slug.starts_with(|c: char| c.is_ascii_lowercase())
-            && slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && slug
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if !slug_ok {
             bail!("'{folder}': the slug after NN- is lowercase letters, digits and dashes");
         }
@@ -63,9 +77,47 @@ impl Names {
             .replace("{{NN}}", &self.nn)
             .replace("{{FOLDER}}", &self.folder)
             .replace("{{MODULE}}", &self.module)
-            .replace("{{CRATE}}", &format!("step{}", self.folder).replace('-', "_"))
+            .replace(
+                "{{CRATE}}",
+                &format!("step{}", self.folder).replace('-', "_"),
+            )
+            .replace(
+                "{{SOLUTION_CRATE}}",
+                &format!("solution{}", self.folder).replace('-', "_"),
+            )
             .replace("{{TITLE}}", &self.title)
     }
+}
+
+/// `new-step NN-slug [--title T]`.
+pub fn main(args: &[String]) -> Result<std::process::ExitCode> {
+    let mut folder = None;
+    let mut title = None;
+    let mut args = args.iter();
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--title" => title = Some(args.next().context("--title takes the step's title")?),
+            "-h" | "--help" => {
+                println!("cargo xtask new-step NN-slug [--title TITLE]\n  writes a new step from xtask/templates/ and registers its checks (CONTRIBUTING.md)");
+                return Ok(std::process::ExitCode::SUCCESS);
+            }
+            other if other.starts_with('-') => {
+                bail!("unknown option {other} (cargo xtask new-step --help)")
+            }
+            other if folder.is_none() => folder = Some(other.to_string()),
+            other => bail!("unexpected argument {other}: new-step takes one NN-slug"),
+        }
+    }
+    let folder = folder.context("which step? give its folder, for example 07-pod")?;
+    let (written, edited) = create(&Paths::new(), &folder, title.map(String::as_str))?;
+    for file in written {
+        println!("wrote  {file}");
+    }
+    println!(
+        "edited {edited}\nnext: cargo xtask check {} --solution, then CONTRIBUTING.md",
+        &folder[..2]
+    );
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Writes the step `folder` (`07-pod`) into the workspace; returns the files written and the
@@ -82,8 +134,8 @@ pub fn create(paths: &Paths, folder: &str, title: Option<&str>) -> Result<(Vec<S
         );
     }
     let registry = root.join(REGISTRY);
-    let text = fs::read_to_string(&registry)
-        .with_context(|| format!("reading {}", registry.display()))?;
+    let text =
+        fs::read_to_string(&registry).with_context(|| format!("reading {}", registry.display()))?;
     let registered = registered(&text, &names.fill(REGISTRATION))?;
 
     let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
@@ -133,7 +185,10 @@ mod tests {
     #[test]
     fn names_come_from_the_folder() {
         let names = Names::parse("07-pod-net", Some("a \"pod\"")).expect("parses");
-        assert_eq!(names.fill("{{NN}} {{MODULE}} {{CRATE}} {{TITLE}}"), "07 pod_net step07_pod_net a 'pod'");
+        assert_eq!(
+            names.fill("{{NN}} {{MODULE}} {{CRATE}} {{TITLE}}"),
+            "07 pod_net step07_pod_net a 'pod'"
+        );
         for bad in ["7-pod", "07", "07-", "07-Pod", "xx-pod", "07-pod_x"] {
             assert!(Names::parse(bad, None).is_err(), "{bad}");
         }
@@ -143,6 +198,9 @@ mod tests {
     fn the_registration_goes_inside_the_block() {
         let text = "mod observe;\n\ncheck_sets! {\n    \"01\" => s01,\n}\n";
         let out = registered(text, "    \"07\" => s07,\n").expect("registers");
-        assert_eq!(out, "mod observe;\n\ncheck_sets! {\n    \"01\" => s01,\n    \"07\" => s07,\n}\n");
+        assert_eq!(
+            out,
+            "mod observe;\n\ncheck_sets! {\n    \"01\" => s01,\n    \"07\" => s07,\n}\n"
+        );
     }
 }

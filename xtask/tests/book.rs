@@ -289,6 +289,51 @@ fn the_server_serves_the_book_and_nothing_else() {
     assert_eq!(server.ask("HEAD", "/").0, 405);
 }
 
+/// The `Threads:` line of a process's /proc status.
+fn threads(pid: u32) -> usize {
+    let status = read(Path::new(&format!("/proc/{pid}/status")));
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no Threads: in /proc/{pid}/status:\n{status}"))
+}
+
+#[test]
+fn idle_connections_do_not_grow_the_server_threads() {
+    let target = target("book-idle");
+    let server = Server::start(&target);
+    let pid = server.child.id();
+    let before = threads(pid);
+    // Connections that never send a request: a thread-per-connection server would have 200
+    // threads now. This one has a fixed pool; the connections it cannot hold get 503.
+    let idle: Vec<TcpStream> = (0..200)
+        .map(|_| TcpStream::connect((Ipv4Addr::LOCALHOST, server.port)).unwrap())
+        .collect();
+    let mut most = before;
+    for _ in 0..20 {
+        std::thread::sleep(Duration::from_millis(50));
+        most = most.max(threads(pid));
+    }
+    assert!(
+        most <= 20,
+        "{most} threads with {} idle connections (before: {before})",
+        idle.len()
+    );
+    // Once they go, the server answers again (503, busy, while it drains its queue).
+    drop(idle);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let (status, body) = loop {
+        let (status, _, body) = server.ask("GET", "/");
+        if status != 503 || std::time::Instant::now() > deadline {
+            break (status, body);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status, 200, "{body}");
+    assert!(threads(pid) <= 20);
+}
+
 #[test]
 fn a_port_in_use_is_one_clear_line() {
     let target = target("book-port");

@@ -1,16 +1,31 @@
-//! A tiny static file server for the built book: 127.0.0.1 only, GET only, one thread per
-//! connection, one request per connection. Paths never leave the book's folder: `..` is
-//! refused, and whatever a path resolves to (symbolic links included) must be inside it.
+//! A tiny static file server for the built book: 127.0.0.1 only, GET only, one request per
+//! connection. Paths never leave the book's folder: `..` is refused, and whatever a path
+//! resolves to (symbolic links included) must be inside it.
+//!
+//! Its threads are bounded: [`WORKERS`] threads answer, up to [`QUEUE`] accepted connections
+//! wait for one, and a connection beyond that gets `503` at once. A connection that has not
+//! sent its request within [`HEAD_DEADLINE`] is dropped, so idle connections cannot hold the
+//! workers for long. (tiny_http would not do: its pool starts a thread per busy connection.)
 
 use crate::messages;
 use anyhow::{anyhow, Context, Result};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::mpsc::{self, Receiver, TrySendError};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 /// Longest request head (request line and headers) read.
 const MAX_HEAD: u64 = 16 * 1024;
+/// Threads that answer requests.
+const WORKERS: usize = 8;
+/// Accepted connections that may wait for a worker.
+const QUEUE: usize = 64;
+/// Time a connection has to send its whole request head.
+const HEAD_DEADLINE: Duration = Duration::from_secs(5);
+/// Time a response may take to be written.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `root` on 127.0.0.1:`port` (0: any free port) until the process is stopped.
 pub fn serve(root: &Path, port: u16) -> Result<()> {
@@ -27,23 +42,67 @@ pub fn serve(root: &Path, port: u16) -> Result<()> {
     let address = listener
         .local_addr()
         .context("reading the port listened on")?;
+    let (queue, waiting) = mpsc::sync_channel::<TcpStream>(QUEUE);
+    let waiting = Arc::new(Mutex::new(waiting));
+    for n in 0..WORKERS {
+        let (waiting, root) = (Arc::clone(&waiting), root.clone());
+        std::thread::Builder::new()
+            .name(format!("book-{n}"))
+            .spawn(move || work(&waiting, &root))
+            .context("starting the book server's threads")?;
+    }
     println!("{}", messages::book_serving(&address.to_string()));
     for stream in listener.incoming() {
         let Ok(stream) = stream else { continue };
-        let root = root.clone();
-        std::thread::spawn(move || {
-            // A browser that goes away mid-answer is no error of ours.
-            let _ = answer(stream, &root);
-        });
+        if let Err(TrySendError::Full(stream)) = queue.try_send(stream) {
+            // Every worker is busy and the queue is full: say so now rather than wait. A
+            // browser that goes away meanwhile is no error of ours.
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
+            let _ = Response::error(503, "Service Unavailable").write_to(&stream);
+        }
     }
     Ok(())
 }
 
+/// One worker: answers the connections of the queue, one at a time, until it closes.
+fn work(waiting: &Mutex<Receiver<TcpStream>>, root: &Path) {
+    loop {
+        let next = waiting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .recv();
+        let Ok(stream) = next else { return };
+        // A browser that goes away mid-answer is no error of ours.
+        let _ = answer(&stream, root);
+    }
+}
+
+/// Reads from a stream until a deadline, however slowly the bytes come.
+struct Deadline<'a> {
+    stream: &'a TcpStream,
+    until: Instant,
+}
+
+impl Read for Deadline<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let left = self.until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(std::io::ErrorKind::TimedOut.into());
+        }
+        let mut stream = self.stream;
+        stream.set_read_timeout(Some(left))?;
+        stream.read(buf)
+    }
+}
+
 /// Reads one request and answers it.
-fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    let mut reader = BufReader::new((&stream).take(MAX_HEAD));
+fn answer(stream: &TcpStream, root: &Path) -> std::io::Result<()> {
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
+    let head = Deadline {
+        stream,
+        until: Instant::now() + HEAD_DEADLINE,
+    };
+    let mut reader = BufReader::new(head.take(MAX_HEAD));
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     // The headers are read and ignored; an unfinished head is a bad request.
@@ -83,7 +142,7 @@ fn answer(mut stream: TcpStream, root: &Path) -> std::io::Result<()> {
         }
         _ => Response::error(400, "Bad Request"),
     };
-    response.write_to(&mut stream)
+    response.write_to(stream)
 }
 
 struct Response {
@@ -103,7 +162,7 @@ impl Response {
         }
     }
 
-    fn write_to(&self, stream: &mut TcpStream) -> std::io::Result<()> {
+    fn write_to(&self, mut stream: &TcpStream) -> std::io::Result<()> {
         let allow = if self.status == 405 {
             "Allow: GET\r\n"
         } else {

@@ -10,6 +10,7 @@ use std::process::Output;
 /// Step 01's files that the verbs read or write, copied into a scratch workshop.
 pub const STEP01_FILES: &[&str] = &[
     "steps/01-netns/Cargo.toml",
+    "steps/01-netns/step.toml",
     "steps/01-netns/hints.md",
     "steps/01-netns/README.md",
     "steps/01-netns/src/main.rs",

@@ -10,8 +10,12 @@ use std::collections::BTreeMap;
 pub struct Changes {
     pub added: Vec<(RuleAt, Rule)>,
     pub removed: Vec<(RuleAt, Rule)>,
+    pub tables_added: Vec<TableId>,
+    pub tables_removed: Vec<TableId>,
     pub chains_added: Vec<(TableId, String)>,
     pub chains_removed: Vec<(TableId, String)>,
+    /// nft's named sets and maps that came, went or changed: (table, name).
+    pub sets_changed: Vec<(TableId, String)>,
     /// (table, chain, policy before, policy now).
     pub policies: Vec<(TableId, String, Policy, Policy)>,
 }
@@ -25,6 +29,9 @@ impl Changes {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty()
             && self.removed.is_empty()
+            && self.tables_added.is_empty()
+            && self.tables_removed.is_empty()
+            && self.sets_changed.is_empty()
             && self.chains_added.is_empty()
             && self.chains_removed.is_empty()
             && self.policies.is_empty()
@@ -39,7 +46,14 @@ impl Changes {
             |sign: char, (table, name): &(TableId, String)| format!("{sign} {table} chain {name}");
         let mut lines: Vec<String> = self.removed.iter().map(|r| rule('-', r)).collect();
         lines.extend(self.chains_removed.iter().map(|c| chain('-', c)));
+        lines.extend(self.tables_removed.iter().map(|t| format!("- table {t}")));
+        lines.extend(self.tables_added.iter().map(|t| format!("+ table {t}")));
         lines.extend(self.chains_added.iter().map(|c| chain('+', c)));
+        lines.extend(
+            self.sets_changed
+                .iter()
+                .map(|(table, name)| format!("~ {table} set {name}")),
+        );
         lines.extend(self.added.iter().map(|r| rule('+', r)));
         lines.extend(self.policies.iter().map(|(table, chain, before, now)| {
             format!("~ {table} {chain} policy {before} -> {now}")
@@ -95,6 +109,11 @@ fn only_in(a: &Netfilter, b: &Netfilter) -> Vec<(RuleAt, Rule)> {
         .collect()
 }
 
+/// The items of `a` not in `b`.
+fn only<T: Clone + PartialEq>(a: &[T], b: &[T]) -> Vec<T> {
+    a.iter().filter(|x| !b.contains(x)).cloned().collect()
+}
+
 fn chains(n: &Netfilter) -> BTreeMap<(TableId, String), Option<Policy>> {
     n.tables
         .iter()
@@ -134,6 +153,24 @@ impl Netfilter {
             .filter(|k| !now.contains_key(*k))
             .cloned()
             .collect();
+        let ids = |n: &Netfilter| n.tables.iter().map(|t| t.id.clone()).collect::<Vec<_>>();
+        changes.tables_added = only(&ids(self), &ids(before));
+        changes.tables_removed = only(&ids(before), &ids(self));
+        let sets = |n: &Netfilter| {
+            n.tables
+                .iter()
+                .flat_map(|t| t.sets.iter().map(|s| (t.id.clone(), s.clone())))
+                .collect::<Vec<_>>()
+        };
+        let (sets_now, sets_then) = (sets(self), sets(before));
+        let mut changed: Vec<(TableId, String)> = only(&sets_now, &sets_then)
+            .into_iter()
+            .chain(only(&sets_then, &sets_now))
+            .map(|(table, (name, _))| (table, name))
+            .collect();
+        changed.sort();
+        changed.dedup();
+        changes.sets_changed = changed;
         changes
     }
 }

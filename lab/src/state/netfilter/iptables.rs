@@ -75,6 +75,7 @@ pub fn parse(text: &str, legacy: bool) -> Vec<Table> {
                     source: Source::Iptables { legacy },
                 },
                 chains: Vec::new(),
+                sets: Vec::new(),
             });
             continue;
         }

@@ -200,6 +200,8 @@ impl fmt::Display for RuleAt {
 pub struct Table {
     pub id: TableId,
     pub chains: Vec<Chain>,
+    /// nft's named sets and maps: (name, its elements as nft's JSON gives them).
+    pub sets: Vec<(String, Vec<String>)>,
 }
 
 impl Table {

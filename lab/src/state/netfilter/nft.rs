@@ -46,7 +46,10 @@ pub fn parse(json: &str, text: Option<&str>, skip: &[(Family, String)]) -> Resul
     let texts = text.map(rule_texts).unwrap_or_default();
     let items = value["nftables"].as_array().cloned().unwrap_or_default();
     let mut sets: BTreeMap<(String, String), Sets> = BTreeMap::new();
-    for set in items.iter().filter_map(|i| i.get("set")) {
+    for set in items
+        .iter()
+        .filter_map(|i| i.get("set").or_else(|| i.get("map")))
+    {
         let table = (s(&set["family"]), s(&set["table"]));
         sets.entry(table)
             .or_default()
@@ -76,7 +79,15 @@ pub fn parse(json: &str, text: Option<&str>, skip: &[(Family, String)]) -> Resul
                     source: Source::Nft,
                 },
                 chains: Vec::new(),
+                sets: Vec::new(),
             });
+        } else if let Some(set) = item.get("set").or_else(|| item.get("map")) {
+            let Some(at) = find(&mut tables, &s(&set["family"]), &s(&set["table"])) else {
+                continue;
+            };
+            let elements = set["elem"].as_array().into_iter().flatten();
+            let elements = elements.map(|e| e.to_string()).collect();
+            tables[at].sets.push((s(&set["name"]), elements));
         } else if let Some(c) = item.get("chain") {
             let Some(at) = find(&mut tables, &s(&c["family"]), &s(&c["table"])) else {
                 continue;

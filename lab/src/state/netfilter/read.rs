@@ -2,7 +2,7 @@
 //! module's documentation for who owns which table).
 
 use super::{iptables, nft, Family, Netfilter};
-use crate::state::place::{is_missing, Place};
+use crate::state::place::{is_missing, Place, Where};
 use anyhow::Result;
 
 /// The tools' listings, as text: what [`Netfilter`] is parsed from.
@@ -83,11 +83,14 @@ pub fn read(place: &Place) -> Netfilter {
     netfilter
 }
 
-/// Whether the namespace has legacy (x_tables) tables: `/proc/net/ip_tables_names` names
-/// some (read there: no tool runs when there are none).
+/// Whether the namespace has legacy (x_tables) tables: its `/proc/net/ip_tables_names`
+/// names some (read there: no tool runs when there are none).
 fn legacy_tables(place: &Place) -> Result<bool> {
-    place.in_thread("/proc/net/ip_tables_names", || {
-        std::fs::read_to_string("/proc/thread-self/net/ip_tables_names")
-            .is_ok_and(|names| !names.trim().is_empty())
-    })
+    place.check("reading ip_tables_names")?;
+    let dir = match place.at {
+        Where::Here => "/proc/thread-self/net".to_string(),
+        Where::Pid(pid) => format!("/proc/{pid}/net"),
+    };
+    Ok(std::fs::read_to_string(format!("{dir}/ip_tables_names"))
+        .is_ok_and(|names| !names.trim().is_empty()))
 }

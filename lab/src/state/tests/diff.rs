@@ -127,3 +127,33 @@ fn sysctl_changes_are_listed() {
         ]
     );
 }
+
+#[test]
+fn a_table_left_with_only_a_set_is_still_a_change() {
+    let native = netns("native");
+    let table = native
+        .netfilter
+        .tables
+        .iter()
+        .find(|t| t.id.name == "netlab")
+        .expect("table ip netlab");
+    assert_eq!(table.sets[0].0, "published");
+    assert_eq!(table.sets[0].1, ["8080", "8443"]);
+    let mut emptied = native.clone();
+    emptied.netfilter.tables[0].chains.clear();
+    emptied.netfilter.tables[0].sets[0].1.pop();
+    emptied.netfilter.tables.pop();
+    let lines = emptied.netfilter.diff(&native.netfilter).lines();
+    assert!(
+        lines.contains(&"- table nft inet other".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"~ nft ip netlab set published".to_string()),
+        "{lines:#?}"
+    );
+    assert!(
+        lines.contains(&"- nft ip netlab chain pre".to_string()),
+        "{lines:#?}"
+    );
+}
