@@ -14,7 +14,6 @@ pub fn run(paths: LabPaths, id: &str, binary: PathBuf) -> Result<()> {
     let check = catalog::check(id).with_context(|| format!("no check named {id}"))?;
     let outcome = match Lab::enter(paths, check.profile, false) {
         Ok(lab) => {
-            crate::show::set_lab(&lab);
             let probe = Probe { lab: &lab, binary };
             match catch_unwind(AssertUnwindSafe(|| (check.run)(&probe))) {
                 Ok(Ok(())) => Outcome::Passed,

@@ -4,7 +4,8 @@
 //! rules.
 //!
 //! - [`diagram`]: from inside a lab (a check), collect and draw it.
-//!   `checks::show::diagram() -> String`, for any check's failure text.
+//!   `checks::show::diagram(probe.lab) -> String` (or `probe.diagram()`), for any check's
+//!   failure text.
 //! - [`outside::main`]: `checker show`, which finds a running lab in the registry and joins
 //!   its namespaces first.
 //! - [`render::render`]: the pure part, from a [`model::Model`] to text.
@@ -17,28 +18,16 @@ pub mod peers;
 pub mod render;
 
 use lab::Lab;
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 /// How wide a diagram in a check's report is: the report indents "observed" text by 18.
 pub const REPORT_WIDTH: usize = render::WIDTH - 18;
 
-/// The state directory of the lab this process is PID 1 of (set by the lab task).
-static LAB_STATE: OnceLock<PathBuf> = OnceLock::new();
-
-/// Tells [`diagram`] which lab this process runs (called once the check's lab is built).
-pub fn set_lab(lab: &Lab) {
-    let _ = LAB_STATE.set(lab.paths().state.clone());
-}
-
 /// The lab the calling check runs in, collected now (it runs on the lab host: no namespace to
 /// join) and drawn for a report, [`REPORT_WIDTH`] columns wide. Never fails: what could not be
 /// read is said in the diagram.
-pub fn diagram() -> String {
-    match LAB_STATE.get() {
-        Some(state) => diagram_in(state),
-        None => "(no diagram: show::set_lab was not called for this lab)".to_string(),
-    }
+pub fn diagram(lab: &Lab) -> String {
+    diagram_in(&lab.paths().state)
 }
 
 /// [`diagram`] of the lab whose state directory is `state`, from its lab host.

@@ -22,3 +22,39 @@ check_sets! {
     "05" => s05,
     "06" => s06,
 }
+
+#[cfg(test)]
+mod tests {
+    use lab::addresses::containers::{FIRST, FIRST_CIDR, GATEWAY, GATEWAY_CIDR, SUBNET};
+
+    /// The titles are constant text: every container address they name is one of the plan's.
+    #[test]
+    fn the_titles_name_the_addressing_plan() {
+        let plan = [
+            SUBNET.to_string(),
+            GATEWAY.to_string(),
+            FIRST.to_string(),
+            GATEWAY_CIDR.to_string(),
+            FIRST_CIDR.to_string(),
+        ];
+        for (set, checks) in super::SETS {
+            for check in *checks {
+                for word in check
+                    .title
+                    .split(|c: char| !(c.is_ascii_digit() || "./".contains(c)))
+                {
+                    let word = word.trim_end_matches('.');
+                    if word.starts_with("10.") {
+                        assert!(
+                            plan.contains(&word.to_string()),
+                            "{set}.{}: {word}",
+                            check.name
+                        );
+                    }
+                }
+            }
+        }
+        let routes = super::s03::EXPECTED_ROUTES;
+        assert!(routes.contains(SUBNET) && routes.contains(&format!("via {GATEWAY}")));
+    }
+}

@@ -1,11 +1,11 @@
 //! Step 01: the container gets a network namespace of its own, with `lo` up.
 
-use super::observe::{self, describe, links};
+use super::observe::{self, describe, plain_links};
 use crate::catalog::{Check, LIMIT};
 use crate::probe::Probe;
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::{HOST_UPLINK, WEB_ADDR};
-use lab::snapshot::NetState;
+use lab::state::{route::Tables, Parts, Place};
 use lab::Profile;
 
 /// The checks, in the order the report shows them.
@@ -68,7 +68,8 @@ fn own_netns(probe: &Probe) -> Verdict {
 
 fn lo_up(probe: &Probe) -> Verdict {
     let container = probe.start("c1", &["sleep", "30"])?;
-    let seen = links(&container.in_netns("ip", &["-j", "link", "show"])?)?;
+    let inside = observe::inside(&container)?;
+    let seen = plain_links(&inside);
     let only_lo = seen.len() == 1 && seen[0].name == "lo";
     if !only_lo || !seen[0].up {
         return Err(Outcome::failed(
@@ -93,7 +94,8 @@ fn ping_loopback(probe: &Probe) -> Verdict {
 
 fn isolated(probe: &Probe) -> Verdict {
     let container = probe.start("c1", &["sleep", "30"])?;
-    let seen = links(&container.in_netns("ip", &["-j", "link", "show"])?)?;
+    let inside = observe::inside(&container)?;
+    let seen = plain_links(&inside);
     if seen.iter().any(|l| l.name == HOST_UPLINK) {
         return Err(Outcome::failed(
             format!("the lab host's {HOST_UPLINK} is not visible inside the container"),
@@ -113,14 +115,18 @@ fn isolated(probe: &Probe) -> Verdict {
 }
 
 fn host_unchanged(probe: &Probe) -> Verdict {
-    let before = NetState::take()?;
+    // Everything: every routing table, the sysctls, the firewall of either tool.
+    let parts = Parts {
+        routes: Tables::All,
+        ..Parts::ALL
+    };
+    let before = observe::read(&Place::here(), parts)?;
     probe.run("c1", &["true"])?;
-    let after = NetState::take()?;
-    let changes = before.diff(&after);
+    let changes = observe::read(&Place::here(), parts)?.diff(&before);
     if !changes.is_empty() {
         return Err(Outcome::failed(
             "no change to the lab host's links, addresses, routes, firewall or sysctls",
-            changes.join("\n"),
+            changes.lines().join("\n"),
         ));
     }
     Ok(())

@@ -5,22 +5,19 @@
 //! names its peer's ifindex (`link_index`), and the host's end must name the container's end
 //! back. The lab's own uplink `eth0` is a veth too; it is never counted as a container's.
 
-use super::observe;
+use super::observe::{self, container_veths};
 use crate::catalog::{Check, LIMIT};
 use crate::probe::{Finished, Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{Context, Result};
-use lab::addresses::HOST_UPLINK;
+use lab::addresses::containers::{FIRST, GATEWAY, PREFIX, SUBNET};
+use lab::addresses::{HOST_UPLINK, WEB_ADDR};
 use lab::netcmd;
+use lab::state::netfilter::Packet;
+use lab::state::{Link, Netns};
 use lab::Profile;
-use serde_json::Value;
 use std::time::{Duration, Instant};
 
-/// The host end's address, and its prefix length.
-const HOST_ADDR: &str = "10.0.0.1";
-const HOST_PREFIX: u64 = 24;
-/// The subnet the MASQUERADE rule matches.
-const SUBNET: &str = "10.0.0.0/24";
 /// The container's end of the cable, inside its namespace.
 const CONTAINER_END: &str = "eth0";
 /// What the containers of these checks run.
@@ -95,16 +92,19 @@ fn host_end(probe: &Probe) -> Verdict {
         return Err(Outcome::failed(
             format!("the lab host's end of the cable, {}, is UP", host.name),
             format!(
-                "its flags (between < and >) have no UP:\n{}",
-                observe::lab_view(&["link"])
+                "it is DOWN\n{}",
+                observe::links_view("lab host's links", &observe::host_network()?)
             ),
         ));
     }
-    let addresses = netcmd::run("ip", &["-j", "addr", "show", "dev", &host.name])?;
-    if !has_address(&addresses, HOST_ADDR, HOST_PREFIX)? {
+    if !host.addrs.contains(&(GATEWAY, PREFIX)) {
         return Err(Outcome::failed(
-            format!("{} has the address {HOST_ADDR}/{HOST_PREFIX}", host.name),
-            observe::lab_view(&["addr"]),
+            format!("{} has the address {GATEWAY}/{PREFIX}", host.name),
+            format!(
+                "its IPv4 addresses: {}\n{}",
+                observe::addresses(&host),
+                observe::links_view("lab host's links", &observe::host_network()?)
+            ),
         ));
     }
     container.stop()?;
@@ -120,7 +120,8 @@ fn container_end(probe: &Probe) -> Verdict {
             format!("it is called {}\n{}", inside.name, both_views(&container)),
         ));
     }
-    let veths = container_veths(&host_links()?);
+    let host = observe::host_network()?;
+    let veths = container_veths(&host);
     if veths.len() != 1 {
         return Err(Outcome::failed(
             format!(
@@ -141,11 +142,14 @@ fn container_end(probe: &Probe) -> Verdict {
 
 fn ip_forward(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;
-    let value = netcmd::sysctl("net.ipv4.ip_forward")?;
-    if value != "1" {
+    let host = observe::host()?;
+    if !host.sysctls.ip_forward() {
         return Err(Outcome::failed(
             "/proc/sys/net/ipv4/ip_forward reads 1 on the lab host while the container runs",
-            format!("it reads {value}"),
+            format!(
+                "it reads {}",
+                host.sysctls.get("net.ipv4.ip_forward").unwrap_or("nothing")
+            ),
         ));
     }
     container.stop()?;
@@ -153,14 +157,18 @@ fn ip_forward(probe: &Probe) -> Verdict {
 }
 
 fn one_masquerade(probe: &Probe) -> Verdict {
+    let start = observe::host()?;
     let first = probe.start("a", SLEEP)?;
-    one_rule("while one container runs")?;
+    let one = one_rule("while one container runs", &start)?;
     let second = start_second(probe, "b")?;
-    one_rule("while two containers run")?;
+    let two = one_rule("while two containers run", &one)?;
     second.stop()?;
     first.stop()?;
     let third = probe.start("c", SLEEP)?;
-    one_rule("while a third container runs, after two have come and gone")?;
+    one_rule(
+        "while a third container runs, after two have come and gone",
+        &two,
+    )?;
     third.stop()?;
     Ok(())
 }
@@ -191,32 +199,56 @@ fn two_at_once(probe: &Probe) -> Verdict {
 }
 
 fn cleanup(probe: &Probe) -> Verdict {
+    let start = observe::host_network()?;
     let first = probe.start("a", SLEEP)?;
     let second = start_second(probe, "b")?;
     first.stop()?;
     second.stop()?;
     // The kernel removes a namespace (and a veth end in it) a moment after its last process.
     let deadline = Instant::now() + TEARDOWN;
-    let left = loop {
-        let left = container_veths(&host_links()?);
-        if left.is_empty() || Instant::now() > deadline {
-            break left;
+    loop {
+        let links = observe::host_network()?;
+        if container_veths(&links).is_empty() || Instant::now() > deadline {
+            break;
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    let (rules, listing) = masquerade_rules()?;
-    if !left.is_empty() || rules > 0 {
+    }
+    let host = observe::host()?;
+    let left = container_veths(&host);
+    let rules = nat_rules(&host);
+    let gone: Vec<String> = start
+        .links
+        .iter()
+        .filter(|l| host.link(&l.name).is_none())
+        .map(|l| l.name.clone())
+        .collect();
+    if !left.is_empty() || !rules.is_empty() || !gone.is_empty() {
+        let mut said = format!(
+            "{} veth left ({}), {} rule(s) left",
+            left.len(),
+            names(&left),
+            rules.len()
+        );
+        if !gone.is_empty() {
+            said.push_str(&format!(
+                "; links of the lab host deleted: {}{}",
+                gone.join(", "),
+                if gone.iter().any(|g| g == HOST_UPLINK) {
+                    " (the lab's uplink was deleted)"
+                } else {
+                    ""
+                }
+            ));
+        }
         return Err(Outcome::failed(
             format!(
                 "after both containers exited: no veth on the lab host (besides its uplink \
                  {HOST_UPLINK}) and no MASQUERADE rule for {SUBNET}"
             ),
             format!(
-                "{} veth left ({}), {rules} rule(s) left\n{}\nlab# iptables -t nat -S POSTROUTING\n{}",
-                left.len(),
-                names(&left),
-                observe::lab_view(&["link"]),
-                listing
+                "{said}\n{}\n{}",
+                observe::links_view("lab host's links", &host),
+                nat_report(&host)
             ),
         ));
     }
@@ -244,126 +276,68 @@ fn cleanup_twice(probe: &Probe) -> Verdict {
     Ok(())
 }
 
-/// One network interface, as `ip -j -d link` describes it.
-#[derive(Debug, Clone)]
-struct Link {
-    name: String,
-    ifindex: u64,
-    /// The peer's ifindex (a veth's other end), in `in_other_netns` or here.
-    peer: Option<u64>,
-    /// The peer lives in another network namespace.
-    in_other_netns: bool,
-    kind: String,
-    up: bool,
-}
-
-impl Link {
-    fn is_veth(&self) -> bool {
-        self.kind == "veth"
-    }
-}
-
-fn parse_links(json: &[u8]) -> Result<Vec<Link>> {
-    Ok(observe::ip_json(json, "ip -j link")?
-        .iter()
-        .map(|l| Link {
-            name: l["ifname"].as_str().unwrap_or("?").to_string(),
-            ifindex: l["ifindex"].as_u64().unwrap_or(0),
-            peer: l["link_index"].as_u64(),
-            in_other_netns: !l["link_netnsid"].is_null(),
-            kind: l["linkinfo"]["info_kind"]
-                .as_str()
-                .unwrap_or("")
-                .to_string(),
-            up: observe::is_up(l),
-        })
-        .filter(|l| !observe::FALLBACK_DEVICES.contains(&l.name.as_str()))
-        .collect())
-}
-
-/// The lab host's links.
-fn host_links() -> Result<Vec<Link>> {
-    let text = netcmd::run("ip", &["-j", "-d", "link", "show"])?;
-    parse_links(text.as_bytes())
-}
-
-/// The links in a container's network namespace.
-fn container_links(container: &Running) -> Result<Vec<Link>> {
-    let output = container.in_netns("ip", &["-j", "-d", "link", "show"])?;
-    parse_links(&output.stdout)
-}
-
-/// The lab host's veths but its uplink: the containers' cables.
-fn container_veths(host: &[Link]) -> Vec<Link> {
-    host.iter()
-        .filter(|l| l.is_veth() && l.name != HOST_UPLINK)
-        .cloned()
-        .collect()
-}
-
 /// The container's cable, as (the lab host's end, the container's end); a failure when there
 /// is none.
 fn cable(container: &Running) -> Result<(Link, Link), Outcome> {
-    let host = container_veths(&host_links()?);
-    let inside = container_links(container)?;
-    let found = inside
-        .iter()
-        .filter(|c| c.is_veth() && c.in_other_netns)
-        .find_map(|c| {
-            host.iter()
-                .find(|h| {
-                    h.in_other_netns && Some(h.ifindex) == c.peer && h.peer == Some(c.ifindex)
-                })
-                .map(|h| (h.clone(), c.clone()))
-        });
-    found.ok_or_else(|| {
-        Outcome::failed(
+    let host = observe::host_network()?;
+    let inside = observe::inside(container)?;
+    match observe::cable(&host, &inside) {
+        Some((host_end, inside_end)) => Ok((host_end.clone(), inside_end.clone())),
+        None => Err(Outcome::failed(
             format!(
                 "a veth pair with one end on the lab host and the other ({CONTAINER_END}) in \
                  the container's network namespace"
             ),
             both_views(container),
-        )
-    })
+        )),
+    }
 }
 
-/// Whether `ip -j addr show` output has `addr/prefix`.
-fn has_address(json: &str, addr: &str, prefix: u64) -> Result<bool> {
-    let value: Value = serde_json::from_str(json).context("parsing ip -j addr")?;
-    Ok(value
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|link| link["addr_info"].as_array().into_iter().flatten())
-        .any(|a| a["local"] == addr && a["prefixlen"].as_u64() == Some(prefix)))
+/// A container's packet to the lab's internet, leaving by the uplink.
+fn outgoing() -> Packet {
+    Packet::tcp(FIRST, WEB_ADDR, 80).oif(HOST_UPLINK)
 }
 
-/// The number of MASQUERADE rules for the subnet in the lab host's POSTROUTING, and the
-/// whole chain as `iptables -S` lists it.
-fn masquerade_rules() -> Result<(usize, String)> {
-    let listing = netcmd::run("iptables", &["-w", "-t", "nat", "-S", "POSTROUTING"])?;
-    let count = listing
-        .lines()
-        .filter(|l| {
-            let words: Vec<&str> = l.split_whitespace().collect();
-            words.first() == Some(&"-A")
-                && words.windows(2).any(|w| w == ["-s", SUBNET])
-                && words.windows(2).any(|w| w == ["-j", "MASQUERADE"])
-        })
-        .count();
-    Ok((count, listing.trim_end().to_string()))
+/// The rules that NAT the subnet's traffic out of the uplink, whatever wrote them.
+fn nat_rules(host: &Netns) -> Vec<lab::state::netfilter::RuleAt> {
+    observe::snat_rules(host, &outgoing())
 }
 
-/// Exactly one MASQUERADE rule for the subnet, now.
-fn one_rule(when: &str) -> Verdict {
-    let (count, listing) = masquerade_rules()?;
+/// The rules that NAT the subnet's traffic, and the whole NAT table, for reports.
+fn nat_report(host: &Netns) -> String {
+    format!(
+        "the rules that source-NAT {SUBNET}'s traffic to the internet ({FIRST} → {WEB_ADDR} \
+         out of {HOST_UPLINK}):\n{}\n{}",
+        observe::rules_lines(&nat_rules(host)),
+        observe::nat_view(host)
+    )
+}
+
+/// Exactly one rule NATs the subnet's traffic out of the uplink, now; the lab host as it is
+/// then. `since` is the lab host at the previous moment: what went since is named.
+fn one_rule(when: &str, since: &Netns) -> Result<Netns, Outcome> {
+    let host = observe::host()?;
+    let count = nat_rules(&host).len();
     if count != 1 {
+        let changes = host.diff(since).netfilter;
+        let mut said = format!("{count} of them");
+        if !changes.removed.is_empty() {
+            said.push_str(&format!(
+                " (removed since the last look: {})",
+                changes
+                    .removed
+                    .iter()
+                    .map(|(at, _)| format!("{} {}: {}", at.table, at.chain, at.text))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
         return Err(Outcome::failed(
             format!("exactly one MASQUERADE rule for {SUBNET} {when}"),
-            format!("{count} of them:\nlab# iptables -t nat -S POSTROUTING\n{listing}"),
+            format!("{said}:\n{}", nat_report(&host)),
         ));
     }
-    Ok(())
+    Ok(host)
 }
 
 /// Starts a second container while another runs; its setup failing is this step's failure
@@ -374,7 +348,9 @@ fn start_second(probe: &Probe, name: &str) -> Result<Running, Outcome> {
             "a second container starts while the first runs, with a veth pair of its own",
             format!(
                 "its setup failed: {message}\n{}",
-                observe::lab_view(&["link"])
+                observe::or_error(
+                    observe::host_network().map(|h| observe::links_view("lab host's links", &h))
+                )
             ),
         ),
         other => other,
@@ -387,9 +363,12 @@ fn stopped(container: Running, when: &str) -> Result<Finished, Outcome> {
         Outcome::HookFailed { message } => Outcome::failed(
             format!("cleanup succeeds {when}"),
             format!(
-                "it failed: {message}\n{}\nlab# iptables -t nat -S POSTROUTING\n{}",
-                observe::lab_view(&["link"]),
-                masquerade_rules().map_or_else(|e| format!("{e:#}"), |(_, listing)| listing)
+                "it failed: {message}\n{}",
+                observe::or_error(observe::host().map(|h| format!(
+                    "{}\n{}",
+                    observe::links_view("lab host's links", &h),
+                    nat_report(&h)
+                )))
             ),
         ),
         other => other,
@@ -398,21 +377,20 @@ fn stopped(container: Running, when: &str) -> Result<Finished, Outcome> {
 
 /// The lab host's links and the container's, for reports.
 fn both_views(container: &Running) -> String {
-    let inside = container
-        .in_netns("ip", &["-br", "link"])
-        .map_or_else(|e| format!("{e:#}"), |o| observe::text(&o))
-        .lines()
-        .map(str::trim_end)
-        .collect::<Vec<_>>()
-        .join("\n");
     format!(
-        "{}\nin the container's namespace: ip -br link\n{inside}",
-        observe::lab_view(&["link"])
+        "{}\n{}",
+        observe::or_error(
+            observe::host_network().map(|h| observe::links_view("lab host's links", &h))
+        ),
+        observe::or_error(
+            observe::inside(container)
+                .map(|n| observe::links_view("in the container's namespace", &n))
+        )
     )
 }
 
 /// `veth12, veth18` for reports.
-fn names(links: &[Link]) -> String {
+fn names(links: &[&Link]) -> String {
     if links.is_empty() {
         return "none".to_string();
     }

@@ -4,22 +4,18 @@
 //! The clients are real: busybox's ping and wget inside the container. Every failure shows
 //! what the container's network namespace holds (`ip addr`, `ip route`).
 
-use super::observe::{self, FALLBACK_DEVICES};
+use super::observe;
 use crate::catalog::{Check, LIMIT};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
-use anyhow::{Context, Result};
+use anyhow::Result;
+use lab::addresses::containers::{FIRST as CONTAINER_IP, GATEWAY, PREFIX};
 use lab::addresses::{HOST_ADDR, WEB_ADDR};
+use lab::state::route::{parse_routes, Route};
 use lab::Profile;
-use serde_json::Value;
 
 /// The container's end of the cable.
 const CONTAINER_END: &str = "eth0";
-/// The container's address and prefix length.
-const CONTAINER_IP: &str = "10.0.0.2";
-const PREFIX: u64 = 24;
-/// The lab host's end of the cable.
-const GATEWAY: &str = "10.0.0.1";
 /// What the containers of these checks run.
 const SLEEP: &[&str] = &["sleep", "30"];
 /// How long wget may try before the check gives up on it (no answer: no NAT, or no way back).
@@ -75,25 +71,24 @@ pub const CHECKS: &[Check] = &[
 
 fn eth0_up(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;
-    let output = container.in_netns("ip", &["-j", "addr", "show"])?;
-    let seen = interfaces(&output.stdout)?;
+    let inside = observe::inside(&container)?;
     let wanted = format!("{CONTAINER_IP}/{PREFIX}");
     let mut wrong = Vec::new();
-    match seen.iter().find(|i| i.name == CONTAINER_END) {
+    match inside.link(CONTAINER_END) {
         None => wrong.push(format!("there is no {CONTAINER_END}")),
         Some(eth0) => {
             if !eth0.up {
                 wrong.push(format!("{CONTAINER_END} is DOWN"));
             }
-            if !eth0.addresses.contains(&wanted) {
+            if !eth0.addrs.contains(&(CONTAINER_IP, PREFIX)) {
                 wrong.push(format!(
                     "{CONTAINER_END} has no {wanted} (its IPv4 addresses: {})",
-                    list(&eth0.addresses)
+                    observe::addresses(eth0)
                 ));
             }
         }
     }
-    match seen.iter().find(|i| i.name == "lo") {
+    match inside.link("lo") {
         Some(lo) if lo.up => {}
         Some(_) => wrong.push("lo is DOWN".to_string()),
         None => wrong.push("there is no lo".to_string()),
@@ -109,7 +104,7 @@ fn eth0_up(probe: &Probe) -> Verdict {
 }
 
 fn ping_gateway(probe: &Probe) -> Verdict {
-    ping_from_inside(probe, GATEWAY, "the lab host's end of the cable")
+    ping_from_inside(probe, &GATEWAY.to_string(), "the lab host's end of the cable")
 }
 
 fn ping_internet(probe: &Probe) -> Verdict {
@@ -165,7 +160,7 @@ fn http_nat(probe: &Probe) -> Verdict {
     let client = lab::web::client_of(&page);
     if client != Some(HOST_ADDR.to_string().as_str()) {
         let saw = match client {
-            Some(ip) if ip == CONTAINER_IP => {
+            Some(ip) if ip == CONTAINER_IP.to_string() => {
                 format!("the server saw {ip}: the container's own address, not rewritten by NAT")
             }
             Some(ip) => format!("the server saw {ip}"),
@@ -186,8 +181,7 @@ fn http_nat(probe: &Probe) -> Verdict {
 
 fn routes(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;
-    let output = container.in_netns("ip", &["-j", "route", "show"])?;
-    let seen = normalise_routes(&String::from_utf8_lossy(&output.stdout))?;
+    let seen = normalise(&observe::inside(&container)?.routes);
     if seen != EXPECTED_ROUTES {
         let shown = |table: &str| {
             if table.is_empty() {
@@ -209,60 +203,29 @@ fn routes(probe: &Probe) -> Verdict {
 /// sorted: destination, `via` gateway, `dev`, and `scope` when it is not global. What varies
 /// or does not matter here (protocol, preferred source, metric, flags) is left out.
 pub fn normalise_routes(json: &str) -> Result<String> {
-    let value: Value = serde_json::from_str(json)
-        .with_context(|| format!("ip -j route gave no JSON: {}", json.trim()))?;
-    let mut lines: Vec<String> = value
-        .as_array()
-        .into_iter()
-        .flatten()
+    Ok(normalise(&parse_routes(json)?))
+}
+
+/// [`normalise_routes`] of routes read already.
+fn normalise(routes: &[Route]) -> String {
+    let mut lines: Vec<String> = routes
+        .iter()
         .map(|route| {
-            let mut words = vec![route["dst"].as_str().unwrap_or("?").to_string()];
-            let mut add = |word: &str, key: &str| {
-                if let Some(text) = route[key].as_str() {
-                    words.push(format!("{word} {text}"));
-                }
-            };
-            add("via", "gateway");
-            add("dev", "dev");
-            if let Some(scope) = route["scope"].as_str().filter(|s| *s != "global") {
-                words.push(format!("scope {scope}"));
+            let mut words = vec![route.dst_text.clone()];
+            if let Some(via) = route.via {
+                words.push(format!("via {via}"));
+            }
+            if let Some(dev) = &route.dev {
+                words.push(format!("dev {dev}"));
+            }
+            if !route.scope.is_empty() && route.scope != "global" {
+                words.push(format!("scope {}", route.scope));
             }
             words.join(" ")
         })
         .collect();
     lines.sort();
-    Ok(lines.join("\n"))
-}
-
-/// One interface of `ip -j addr`: its name, whether it is UP, its IPv4 addresses.
-struct Interface {
-    name: String,
-    up: bool,
-    /// `10.0.0.2/24`, ...
-    addresses: Vec<String>,
-}
-
-fn interfaces(json: &[u8]) -> Result<Vec<Interface>> {
-    Ok(observe::ip_json(json, "ip -j addr")?
-        .iter()
-        .map(|i| Interface {
-            name: i["ifname"].as_str().unwrap_or("?").to_string(),
-            up: observe::is_up(i),
-            addresses: i["addr_info"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|a| a["family"] == "inet")
-                .map(|a| {
-                    format!(
-                        "{}/{}",
-                        a["local"].as_str().unwrap_or("?"),
-                        a["prefixlen"].as_u64().unwrap_or(0)
-                    )
-                })
-                .collect(),
-        })
-        .collect())
+    lines.join("\n")
 }
 
 /// What a command printed, without its blank lines (they would break up a report).
@@ -274,62 +237,16 @@ fn said(output: &std::process::Output) -> String {
         .join("\n")
 }
 
-/// `a, b` or `none`.
-fn list(items: &[String]) -> String {
-    if items.is_empty() {
-        "none".to_string()
-    } else {
-        items.join(", ")
-    }
-}
-
-/// What the container's network namespace holds, for reports: `ip addr` (without the kernel's
-/// fallback tunnel devices, nor the addresses' lifetimes) and `ip route`.
+/// What the container's network namespace holds, for reports: its links with their
+/// addresses (without the kernel's fallback tunnel devices) and its routes.
 fn views(container: &Running) -> String {
-    let run = |args: &[&str]| {
-        container
-            .in_netns("ip", args)
-            .map_or_else(|e| format!("{e:#}"), |o| observe::text(&o))
-    };
-    let addr = without_fallback_devices(&run(&["addr", "show"]));
-    let route = run(&["route", "show"]);
-    let route = if route.trim().is_empty() {
-        "(no routes at all)".to_string()
-    } else {
-        route
-    };
-    let tidy = |text: &str| {
-        text.lines()
-            .filter(|line| !line.trim_start().starts_with("valid_lft"))
-            .map(str::trim_end)
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    format!(
-        "in the container's namespace: ip addr\n{}\nin the container's namespace: ip route\n{}",
-        tidy(&addr),
-        tidy(&route)
-    )
-}
-
-/// `ip addr` text without the blocks of the kernel's fallback devices (`sit0`, ...).
-fn without_fallback_devices(text: &str) -> String {
-    let mut keep = true;
-    let mut out = Vec::new();
-    for line in text.lines() {
-        if !line.starts_with(' ') {
-            // `3: sit0@NONE: <NOARP> ...` starts an interface's block.
-            let name = line
-                .split(": ")
-                .nth(1)
-                .map(|n| n.split('@').next().unwrap_or(n));
-            keep = !name.is_some_and(|n| FALLBACK_DEVICES.contains(&n));
-        }
-        if keep {
-            out.push(line);
-        }
-    }
-    out.join("\n")
+    observe::or_error(observe::inside(container).map(|inside| {
+        format!(
+            "{}\n{}",
+            observe::links_view("in the container's namespace: links", &inside),
+            observe::routes_view("in the container's namespace: routes", &inside)
+        )
+    }))
 }
 
 #[cfg(test)]
@@ -344,17 +261,5 @@ mod tests {
         assert_eq!(normalise_routes(json).unwrap(), EXPECTED_ROUTES);
         assert_eq!(normalise_routes("[]").unwrap(), "");
         assert!(normalise_routes("Error: nope").is_err());
-    }
-
-    #[test]
-    fn fallback_devices_are_left_out_of_ip_addr() {
-        let text = "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\n    link/loopback 00:00\n\
-                    2: tunl0@NONE: <NOARP> mtu 1480\n    link/ipip 0.0.0.0\n\
-                    5: eth0@if6: <BROADCAST,UP> mtu 1500\n    inet 10.0.0.2/24 scope global eth0";
-        assert_eq!(
-            without_fallback_devices(text),
-            "1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536\n    link/loopback 00:00\n\
-             5: eth0@if6: <BROADCAST,UP> mtu 1500\n    inet 10.0.0.2/24 scope global eth0"
-        );
     }
 }

@@ -10,14 +10,13 @@ use crate::catalog::{Check, LIMIT};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
+use lab::addresses::containers::FIRST as CONTAINER_IP;
 use lab::addresses::{DNS_ADDR, DOMAIN, WEB_ADDR};
 use lab::Profile;
 use std::net::IpAddr;
 use std::path::Path;
 use std::process::Output;
 
-/// The container's address (step 03), where its hostname must point.
-const CONTAINER_IP: &str = "10.0.0.2";
 /// What the containers of these checks run.
 const SLEEP: &[&str] = &["sleep", "30"];
 /// How long a client inside may take (busybox `timeout`): a resolver asking a nameserver that
@@ -203,7 +202,8 @@ fn hostname(probe: &Probe) -> Verdict {
         .filter(|(_, names)| names.contains(&name.as_str()))
         .map(|(addr, _)| addr.as_str())
         .collect();
-    if theirs != [CONTAINER_IP] {
+    // The container's address (step 03), where its hostname must point.
+    if theirs != [CONTAINER_IP.to_string().as_str()] {
         return Err(Outcome::failed(
             format!(
                 "a line `{CONTAINER_IP} {name}` in the container's /etc/hosts: its hostname at \

@@ -1,0 +1,268 @@
+//! What a check function can do inside its lab: start the step binary's containers, look at
+//! them from outside (their namespaces) and from inside (busybox), and look at the lab host.
+
+mod process;
+mod trouble;
+
+pub(crate) use process::collect;
+pub use trouble::learner_trouble;
+
+use crate::verdict::Outcome;
+use anyhow::{Context, Result};
+use container::protocol::layout;
+use lab::netcmd;
+use lab::Lab;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use process::{hang, Process};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a container may take to start (learner hooks included).
+pub const START_LIMIT: Duration = Duration::from_secs(8);
+/// How long a container may take to stop (the learner's cleanup included).
+pub const STOP_LIMIT: Duration = Duration::from_secs(8);
+
+/// The check's window on its lab.
+pub struct Probe<'a> {
+    pub lab: &'a Lab,
+    /// The step binary under test.
+    pub binary: PathBuf,
+}
+
+/// A step binary that has ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// Exit status (128 + signal when killed).
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Finished {
+    /// Both streams, for "observed" texts.
+    pub fn output(&self) -> String {
+        let mut text = self.stdout.clone();
+        if !self.stderr.is_empty() {
+            if !text.is_empty() && !text.ends_with('\n') {
+                text.push('\n');
+            }
+            text.push_str(&self.stderr);
+        }
+        text.trim_end().to_string()
+    }
+}
+
+/// A step binary started without waiting for its container: to start several at once, or to
+/// see that it waits (for a lock).
+pub struct Starting {
+    process: Process,
+    pid_file: PathBuf,
+    pub name: String,
+}
+
+/// A running container.
+pub struct Running {
+    process: Process,
+    /// The container's first process, as the lab host sees it.
+    pub pid: i32,
+    pub name: String,
+}
+
+impl Probe<'_> {
+    /// Starts the step binary: `run --name NAME OPTIONS -- ARGS`, its output read in the
+    /// background.
+    pub fn spawn(&self, name: &str, options: &[&str], args: &[&str]) -> Result<Starting, Outcome> {
+        let child = self
+            .lab
+            .step_command(&self.binary)
+            .args(["run", "--name", name])
+            .args(options)
+            .arg("--")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("starting the step binary")?;
+        Ok(Starting {
+            process: Process::new(child),
+            pid_file: layout::pid_file(&self.lab.paths().state, name),
+            name: name.to_string(),
+        })
+    }
+
+    /// Runs a container with `args` as its command, to its end.
+    pub fn run(&self, name: &str, args: &[&str]) -> Result<Finished, Outcome> {
+        self.run_with(name, &[], args)
+    }
+
+    /// [`Probe::run`] with options of `run` before the command (`-p 8080:80`).
+    pub fn run_with(
+        &self,
+        name: &str,
+        options: &[&str],
+        args: &[&str],
+    ) -> Result<Finished, Outcome> {
+        self.spawn(name, options, args)?
+            .process
+            .finish(START_LIMIT + STOP_LIMIT, "running a container")
+    }
+
+    /// Starts a container with `args` as its command and returns once it runs.
+    pub fn start(&self, name: &str, args: &[&str]) -> Result<Running, Outcome> {
+        self.start_with(name, &[], args)
+    }
+
+    /// [`Probe::start`] with options of `run` before the command (`-p 8080:80`).
+    pub fn start_with(
+        &self,
+        name: &str,
+        options: &[&str],
+        args: &[&str],
+    ) -> Result<Running, Outcome> {
+        self.spawn(name, options, args)?.wait_running()
+    }
+
+    /// Runs a program on the lab host and returns its output.
+    pub fn host(&self, program: &str, args: &[&str]) -> Result<Output> {
+        Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {program} on the lab host"))
+    }
+
+    /// The lab host's own network namespace, as `net:[inode]`.
+    pub fn host_netns(&self) -> Result<String> {
+        netns_of("self")
+    }
+
+    /// The diagram of the lab as it is now, for a failure's "observed" text
+    /// ([`crate::show::diagram`]).
+    pub fn diagram(&self) -> String {
+        crate::show::diagram(self.lab)
+    }
+}
+
+impl Starting {
+    /// The container's PID, once it runs (the runtime has written its PID file).
+    pub fn pid(&self) -> Option<i32> {
+        std::fs::read_to_string(&self.pid_file)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Whether the step binary has ended already.
+    pub fn has_ended(&mut self) -> bool {
+        self.process.has_ended()
+    }
+
+    /// The container, now that it runs ([`Starting::pid`]); `None` while it does not.
+    pub fn running(self) -> Result<Running, Starting> {
+        match self.pid() {
+            Some(pid) => Ok(Running {
+                process: self.process,
+                pid,
+                name: self.name,
+            }),
+            None => Err(self),
+        }
+    }
+
+    /// Waits until the container runs, within [`START_LIMIT`]. The step binary ending first
+    /// is a failure ("it ended at once"), or the learner trouble it reported.
+    pub fn wait_running(self) -> Result<Running, Outcome> {
+        let deadline = Instant::now() + START_LIMIT;
+        let mut starting = self;
+        loop {
+            starting = match starting.running() {
+                Ok(running) => return Ok(running),
+                Err(starting) => starting,
+            };
+            if starting.has_ended() {
+                let finished = starting.finish()?;
+                return Err(Outcome::failed(
+                    "the container keeps running",
+                    format!("it ended at once:\n{}", finished.output()),
+                ));
+            }
+            if Instant::now() > deadline {
+                starting.process.kill();
+                let (stdout, stderr) = starting.process.output();
+                return Err(hang("starting a container", START_LIMIT, &stdout, &stderr));
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits for the step binary's end (killing it past [`STOP_LIMIT`]) and reads what it
+    /// said; learner trouble (a TODO, a panic, a failing hook) is an outcome.
+    pub fn finish(mut self) -> Result<Finished, Outcome> {
+        let doing = format!("stopping container {} (cleanup)", self.name);
+        self.process.finish(STOP_LIMIT, &doing)
+    }
+
+    /// SIGTERM, as a user stops a container, then [`Starting::finish`].
+    pub fn stop(self) -> Result<Finished, Outcome> {
+        self.process.terminate();
+        self.finish()
+    }
+}
+
+impl Running {
+    /// Runs a lab program (iproute2, ...) in the container's network namespace.
+    pub fn in_netns(&self, program: &str, args: &[&str]) -> Result<Output> {
+        netcmd::in_netns_of(self.pid, program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {program} in the container's network namespace"))
+    }
+
+    /// Runs a command inside the container (its busybox), like `docker exec`.
+    pub fn exec(&self, program: &str, args: &[&str]) -> Result<Output> {
+        netcmd::in_container(self.pid, program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {program} inside the container"))
+    }
+
+    /// The container's network namespace, as `net:[inode]`.
+    pub fn netns(&self) -> Result<String> {
+        netns_of(&self.pid.to_string())
+    }
+
+    /// Stops the container the way a user would (SIGTERM to the step binary) and waits for the
+    /// step binary to clean up and exit.
+    pub fn stop(mut self) -> Result<Finished, Outcome> {
+        self.process.terminate();
+        self.process
+            .finish(STOP_LIMIT, "stopping a container (cleanup)")
+    }
+
+    /// A crash: the step binary is killed with SIGKILL (no cleanup runs), then its container.
+    pub fn crash(mut self) {
+        self.process.kill();
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGKILL);
+    }
+}
+
+/// Stops the containers in order ([`Running::stop`]); the first failure is the outcome.
+pub fn stop_all(running: Vec<Running>) -> Result<(), Outcome> {
+    for container in running {
+        container.stop()?;
+    }
+    Ok(())
+}
+
+fn netns_of(pid: &str) -> Result<String> {
+    let link = std::fs::read_link(Path::new("/proc").join(pid).join("ns/net"))
+        .with_context(|| format!("reading /proc/{pid}/ns/net"))?;
+    Ok(link.to_string_lossy().into_owned())
+}

@@ -1,0 +1,150 @@
+//! Containers started at the same moment: each gets an address of its own, and each shared
+//! rule is added once, because allocation and `ensure_rule` take the lock on `ipam/lock`.
+
+use super::ipam::{eth0_address, ipam, ipam_view, leases};
+use super::{observe, SLEEP};
+use crate::probe::{Probe, Running, Starting, START_LIMIT};
+use crate::verdict::{Outcome, Verdict};
+use anyhow::Context;
+use nix::fcntl::{Flock, FlockArg};
+use std::net::Ipv4Addr;
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How many containers start at the same moment in `concurrent`.
+const AT_ONCE: usize = 8;
+/// How long a container must stay unstarted while the check holds the allocation lock.
+const LOCK_HELD: Duration = Duration::from_millis(1500);
+
+pub(super) fn concurrent(probe: &Probe) -> Verdict {
+    let mut starting: Vec<Starting> = Vec::new();
+    for i in 1..=AT_ONCE {
+        starting.push(probe.spawn(&format!("c{i}"), &[], SLEEP)?);
+    }
+    let running = all_running(probe, starting)?;
+    let mut seen: Vec<(Ipv4Addr, String)> = Vec::new();
+    for container in &running {
+        let address = eth0_address(&observe::inside(container)?);
+        seen.push((
+            address.unwrap_or(Ipv4Addr::UNSPECIFIED),
+            container.name.clone(),
+        ));
+    }
+    let mut addresses: Vec<Ipv4Addr> = seen.iter().map(|(a, _)| *a).collect();
+    addresses.sort();
+    addresses.dedup();
+    if addresses.len() != AT_ONCE || addresses.contains(&Ipv4Addr::UNSPECIFIED) {
+        let shown: Vec<String> = seen.iter().map(|(a, n)| format!("{n}: {a}")).collect();
+        return Err(Outcome::failed(
+            format!(
+                "{AT_ONCE} containers started at the same moment get {AT_ONCE} different \
+                 addresses (the allocator holds its lock while it picks and records one)"
+            ),
+            format!("{}\n{}", shown.join(", "), ipam_view(probe)),
+        ));
+    }
+    let twice = observe::duplicate_rules(&observe::host()?);
+    if !twice.is_empty() {
+        return Err(Outcome::failed(
+            format!(
+                "{AT_ONCE} containers started at the same moment add each shared rule once \
+                 (`iptables -C` then `-A` is one step under a lock: the given ensure_rule)"
+            ),
+            format!("rules present more than once:\n{}", twice.join("\n")),
+        ));
+    }
+    for container in running {
+        container.stop()?;
+    }
+    Ok(())
+}
+
+/// Waits until every one of `starting` runs, within [`START_LIMIT`] for all of them; one
+/// ending first is a failure.
+fn all_running(probe: &Probe, starting: Vec<Starting>) -> Result<Vec<Running>, Outcome> {
+    let deadline = Instant::now() + START_LIMIT;
+    let mut waiting: Vec<Option<Starting>> = starting.into_iter().map(Some).collect();
+    let mut running: Vec<Option<Running>> = waiting.iter().map(|_| None).collect();
+    while running.iter().any(Option::is_none) {
+        for (slot, done) in waiting.iter_mut().zip(running.iter_mut()) {
+            let Some(mut one) = slot.take() else {
+                continue;
+            };
+            if one.pid().is_none() && one.has_ended() {
+                let name = one.name.clone();
+                let finished = one.finish()?;
+                return Err(Outcome::failed(
+                    format!("{AT_ONCE} containers started at the same moment all run"),
+                    format!(
+                        "container {name} ended at once:\n{}\n{}",
+                        finished.output(),
+                        ipam_view(probe)
+                    ),
+                ));
+            }
+            match one.running() {
+                Ok(container) => *done = Some(container),
+                Err(one) => *slot = Some(one),
+            }
+        }
+        if running.iter().any(Option::is_none) && Instant::now() > deadline {
+            return Err(Outcome::TimedOut {
+                seconds: START_LIMIT.as_secs(),
+                doing: format!("starting {AT_ONCE} containers at once"),
+            });
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+    Ok(running.into_iter().flatten().collect())
+}
+
+pub(super) fn lock(probe: &Probe) -> Verdict {
+    // The race `concurrent` looks for is a matter of microseconds: an allocator without its
+    // lock passes it more often than not. Holding the lock ourselves shows it deterministically.
+    let dir = ipam(probe);
+    std::fs::create_dir_all(&dir).context("creating ipam/")?;
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("lock"))
+        .context("opening ipam/lock")?;
+    let held = Flock::lock(file, FlockArg::LockExclusive)
+        .map_err(|(_, e)| e)
+        .context("locking ipam/lock")?;
+    let mut first = probe.spawn("a", &[], SLEEP)?;
+    let deadline = Instant::now() + LOCK_HELD;
+    while Instant::now() < deadline {
+        if first.pid().is_some() || !leases(probe)?.is_empty() {
+            return Err(Outcome::failed(
+                "while another process holds the flock on $NETLAB_STATE/ipam/lock, a new \
+                 container waits: its allocation takes the same lock",
+                format!(
+                    "it allocated an address and started anyway\n{}",
+                    ipam_view(probe)
+                ),
+            ));
+        }
+        if first.has_ended() {
+            let finished = first.finish()?;
+            return Err(Outcome::failed(
+                "the container waits for the allocation lock",
+                format!("it ended at once:\n{}", finished.output()),
+            ));
+        }
+        thread::sleep(Duration::from_millis(10));
+    }
+    drop(held);
+    let started = observe::poll(START_LIMIT, || first.pid());
+    if started.is_none() {
+        if first.has_ended() {
+            first.finish()?;
+        }
+        return Err(Outcome::failed(
+            "once the lock is released, the waiting container starts",
+            format!("it did not start within {} s", START_LIMIT.as_secs()),
+        ));
+    }
+    first.stop()?;
+    Ok(())
+}

@@ -1,0 +1,144 @@
+//! Step 05: containers on one bridge, each with an address of its own from an allocator that
+//! keeps its records on disk.
+//!
+//! A container's address is read from its own namespace (`ip -j addr show dev eth0`); its
+//! host end is found by the peer's ifindex, not by its name. The allocator's records are the
+//! files of `$NETLAB_STATE/ipam/` named after an address.
+
+mod bridge;
+mod concurrency;
+mod ipam;
+mod lifecycle;
+mod traffic;
+
+use super::observe;
+use crate::catalog::{Check, LIMIT};
+use crate::probe::{stop_all, Probe, Running};
+use crate::verdict::Outcome;
+use bridge::bridge;
+use concurrency::{concurrent, lock};
+use ipam::addresses;
+use lab::Profile;
+use lifecycle::{cleanup, crash, stop_one};
+use std::time::Duration;
+use traffic::{docker_host, internet, ping_each_other, source_address};
+
+/// What the containers of these checks run.
+const SLEEP: &[&str] = &["sleep", "30"];
+/// How long the kernel may take to remove a dead container's namespace, and the veth with it.
+const TEARDOWN: Duration = Duration::from_secs(3);
+
+/// The checks, in the order the report shows them.
+pub const CHECKS: &[Check] = &[
+    Check {
+        name: "addresses",
+        title: "three containers get three different addresses of 10.0.0.0/24 on eth0",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: addresses,
+    },
+    Check {
+        name: "bridge",
+        title: "netlab0 is an UP bridge with 10.0.0.1/24, every host end plugged into it",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: bridge,
+    },
+    Check {
+        name: "ping-each-other",
+        title: "the containers ping each other, both ways",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: ping_each_other,
+    },
+    Check {
+        name: "source-address",
+        title: "a TCP connection between two containers arrives from the sender's own address",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: source_address,
+    },
+    Check {
+        name: "internet",
+        title: "every container gets the lab's web page; the server sees 198.51.100.2",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: internet,
+    },
+    Check {
+        name: "stop-one",
+        title: "stopping one container removes its veth and frees its address; the rest work",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: stop_one,
+    },
+    Check {
+        name: "concurrent",
+        title: "eight containers started at the same moment get eight different addresses \
+                and add each shared rule once",
+        hint: 2,
+        limit: Duration::from_secs(30),
+        profile: Profile::Fresh,
+        run: concurrent,
+    },
+    Check {
+        name: "lock",
+        title: "allocation waits while another process holds the flock on ipam/lock",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: lock,
+    },
+    Check {
+        name: "crash",
+        title: "the address of a step binary killed with SIGKILL is taken back, not leaked",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: crash,
+    },
+    Check {
+        name: "docker-host",
+        title: "with FORWARD policy DROP, containers reach the internet and each other; \
+                the policy stays DROP",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::DockerHost,
+        run: docker_host,
+    },
+    Check {
+        name: "cleanup",
+        title: "after every container ended: no veth, no address file, no per-container rule",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: cleanup,
+    },
+];
+
+/// Starts the containers one after the other, each running [`SLEEP`].
+fn start_all(probe: &Probe, names: &[&str]) -> Result<Vec<Running>, Outcome> {
+    let mut running = Vec::new();
+    for name in names {
+        running.push(probe.start(name, SLEEP)?);
+    }
+    Ok(running)
+}
+
+/// For failures: the lab host's links, then the diagram of the whole lab (namespaces, cables,
+/// bridge ports, routes, NAT), as `cargo xtask show` draws it.
+fn lab_view(probe: &Probe) -> String {
+    format!(
+        "{}\n{}",
+        observe::or_error(
+            observe::host_network().map(|h| observe::links_view("lab host's links", &h))
+        ),
+        probe.diagram()
+    )
+}

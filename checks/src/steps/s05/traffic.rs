@@ -1,0 +1,222 @@
+//! Traffic: the containers reach each other (from their own addresses: nothing between them
+//! is masqueraded) and the lab's internet (masqueraded), with the FORWARD policy ACCEPT or, as
+//! on a Docker host, DROP.
+
+use super::ipam::{address_of, eth0_address};
+use super::{lab_view, observe, start_all, stop_all};
+use crate::probe::{Probe, Running};
+use crate::verdict::{Outcome, Verdict};
+use anyhow::Context;
+use lab::addresses::containers::{BRIDGE, FIRST, GATEWAY};
+use lab::addresses::{HOST_ADDR, HOST_UPLINK, WEB_ADDR};
+use lab::netcmd;
+use lab::state::netfilter::Packet;
+use std::net::Ipv4Addr;
+use std::process::{Child, Stdio};
+use std::time::Duration;
+
+/// The port of the container-to-container TCP check.
+const PORT: &str = "7000";
+
+pub(super) fn ping_each_other(probe: &Probe) -> Verdict {
+    let running = start_all(probe, &["a", "b", "c"])?;
+    for (from, to) in [(0, 1), (1, 0), (1, 2), (2, 0)] {
+        ping(probe, &running[from], &running[to])?;
+    }
+    stop_all(running)
+}
+
+pub(super) fn source_address(probe: &Probe) -> Verdict {
+    let running = start_all(probe, &["a", "b"])?;
+    let (a, b) = (&running[0], &running[1]);
+    let (from, to) = (address_of(a)?, address_of(b)?);
+    let listener = Reaped(
+        // Busybox's nc ends when its input does: `sleep` keeps it open.
+        netcmd::in_container(b.pid, "sh")
+            .args(["-c", &format!("sleep 10 | nc -l -p {PORT}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting nc -l in container b")?,
+    );
+    let listen_filter = format!("sport = :{PORT}");
+    let listening = observe::poll(Duration::from_secs(3), || {
+        let out = b.in_netns("ss", &["-tlnH", &listen_filter]).ok()?;
+        (!out.stdout.is_empty()).then_some(())
+    });
+    if listening.is_none() {
+        return Err(Outcome::LabError {
+            message: format!("nc -l -p {PORT} did not listen in container b"),
+        });
+    }
+    let client = Reaped(
+        netcmd::in_container(a.pid, "sh")
+            .args(["-c", &format!("sleep 5 | nc {to} {PORT}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting nc in container a")?,
+    );
+    let peer = observe::poll(Duration::from_secs(4), || {
+        let out = b
+            .in_netns("ss", &["-tnH", "state", "established", &listen_filter])
+            .ok()?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let last = text.split_whitespace().last()?;
+        // `10.0.0.2:40086`, or `[::ffff:10.0.0.2]:40086` from a dual-stack socket.
+        let ip = last.rsplit_once(':').map_or(last, |(ip, _)| ip);
+        let ip = ip.trim_start_matches('[').trim_end_matches(']');
+        Some(ip.trim_start_matches("::ffff:").to_string())
+    });
+    let expected = format!(
+        "a TCP connection from container a ({from}) to container b ({to}:{PORT}) arrives from \
+         {from}: traffic between two containers on {BRIDGE} is not masqueraded"
+    );
+    let between = Packet::tcp(from, to, 7000).iif(BRIDGE).oif(BRIDGE);
+    match peer {
+        None => {
+            return Err(Outcome::failed(
+                expected,
+                format!(
+                    "no connection arrived within 4 s\n{}",
+                    nat_report(&between)
+                ),
+            ))
+        }
+        Some(peer) if peer != from.to_string() => {
+            return Err(Outcome::failed(
+                expected,
+                format!(
+                    "container b saw the connection come from {peer}{}\n{}",
+                    if peer == GATEWAY.to_string() {
+                        " (the bridge's address: MASQUERADE rewrote it)"
+                    } else {
+                        ""
+                    },
+                    nat_report(&between)
+                ),
+            ))
+        }
+        Some(_) => {}
+    }
+    // The containers first: their end ends nc and sh, which nsenter then reaps. (Killing
+    // nsenter first would leave them to the lab's init, and the container's PID namespace
+    // could not go away until someone reaped them.)
+    stop_all(running)?;
+    drop((client, listener));
+    Ok(())
+}
+
+pub(super) fn internet(probe: &Probe) -> Verdict {
+    let running = start_all(probe, &["a", "b", "c"])?;
+    for container in &running {
+        web(container)?;
+    }
+    stop_all(running)
+}
+
+pub(super) fn docker_host(probe: &Probe) -> Verdict {
+    let running = start_all(probe, &["a", "b"])?;
+    web(&running[0])?;
+    ping(probe, &running[0], &running[1])?;
+    ping(probe, &running[1], &running[0])?;
+    policy_is_drop("while the containers run")?;
+    stop_all(running)?;
+    policy_is_drop("after the containers ended")
+}
+
+/// Busybox's ping from one container to another's address.
+pub(super) fn ping(probe: &Probe, from: &Running, to: &Running) -> Verdict {
+    let target = address_of(to)?;
+    let ping = from.exec("ping", &["-c", "1", "-W", "2", &target.to_string()])?;
+    if !ping.status.success() {
+        let source = source_of(from);
+        let packet = Packet::icmp(source, target).iif(BRIDGE).oif(BRIDGE);
+        return Err(Outcome::failed(
+            format!(
+                "container {} pings container {} ({target})",
+                from.name, to.name
+            ),
+            format!(
+                "container# ping -c1 -W2 {target}\n{}\n{}\n{}",
+                observe::text(&ping),
+                lab_view(probe),
+                observe::or_error(observe::host().map(|h| observe::forward_view(&h, &packet)))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// wget of the lab's web page from inside `container`; the server must see the lab host.
+fn web(container: &Running) -> Verdict {
+    let url = format!("http://{WEB_ADDR}/");
+    let wget = container.exec("timeout", &["5", "wget", "-qO-", &url])?;
+    let page = String::from_utf8_lossy(&wget.stdout).into_owned();
+    let client = lab::web::client_of(&page).map(str::to_string);
+    if !wget.status.success() || client != Some(HOST_ADDR.to_string()) {
+        let source = source_of(container);
+        let out = Packet::tcp(source, WEB_ADDR, 80)
+            .iif(BRIDGE)
+            .oif(HOST_UPLINK);
+        return Err(Outcome::failed(
+            format!(
+                "wget -qO- {url} in container {} gets the page, and the server names the client \
+                 {HOST_ADDR} (masqueraded)",
+                container.name
+            ),
+            format!(
+                "container# wget -qO- {url}\n{}\n{}\n{}",
+                observe::text(&wget),
+                nat_report(&out),
+                observe::or_error(observe::host().map(|h| observe::forward_view(&h, &out)))
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The container's address for a packet of a report: its own, else the first of the subnet.
+fn source_of(container: &Running) -> Ipv4Addr {
+    observe::inside(container)
+        .ok()
+        .and_then(|inside| eth0_address(&inside))
+        .unwrap_or(FIRST)
+}
+
+/// What the lab host's NAT does to `packet`, and its NAT rules, for reports.
+fn nat_report(packet: &Packet) -> String {
+    observe::or_error(observe::host().map(|host| {
+        format!(
+            "{}\n{}",
+            observe::snat_explained(&host, packet),
+            observe::nat_view(&host)
+        )
+    }))
+}
+
+fn policy_is_drop(when: &str) -> Verdict {
+    let host = observe::host()?;
+    if !observe::forward_policy_is_drop(&host) {
+        return Err(Outcome::failed(
+            format!(
+                "the FORWARD policy stays DROP {when}: explicit ACCEPT rules for {BRIDGE}, \
+                 never a change of policy"
+            ),
+            observe::forward_chains(&host),
+        ));
+    }
+    Ok(())
+}
+
+/// A helper process (nsenter), reaped when dropped; killed first if it still runs.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

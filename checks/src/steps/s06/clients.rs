@@ -1,0 +1,90 @@
+//! The clients of the published ports: real sockets from the lab's internet and the lab host,
+//! busybox's wget from a container.
+
+use super::observe;
+use crate::probe::{Probe, Running};
+use crate::sockets;
+use crate::verdict::{Outcome, Verdict};
+use anyhow::Result;
+use lab::addresses::HOST_ADDR;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+
+/// The network namespace of the lab's internet (the thread of this process that owns it).
+pub(super) fn internet_netns(probe: &Probe) -> PathBuf {
+    PathBuf::from(format!("/proc/{}/ns/net", probe.lab.internet_tid()))
+}
+
+/// `GET http://198.51.100.2:PORT/` from the lab's internet (its router, 198.51.100.1).
+fn from_the_internet(probe: &Probe, port: u16) -> Result<String> {
+    let to = SocketAddr::from((HOST_ADDR, port));
+    sockets::in_netns(internet_netns(probe), move || sockets::http_get(to))?
+}
+
+/// Fails unless `GET http://198.51.100.2:PORT/` from the lab's internet gets the page of
+/// container `name`.
+pub(super) fn internet_gets(probe: &Probe, port: u16, name: &str) -> Verdict {
+    let got = from_the_internet(probe, port);
+    expect_page(probe, "from the lab's internet", HOST_ADDR, port, got, name)
+}
+
+/// Fails unless `GET http://HOST:PORT/` from the lab host gets the page of container `name`.
+pub(super) fn host_gets(probe: &Probe, from: &str, host: Ipv4Addr, port: u16, name: &str) -> Verdict {
+    let got = sockets::http_get(SocketAddr::from((host, port)));
+    expect_page(probe, from, host, port, got, name)
+}
+
+/// Fails unless `got` is the page of container `name`.
+fn expect_page(
+    probe: &Probe,
+    from: &str,
+    host: Ipv4Addr,
+    port: u16,
+    got: Result<String>,
+    name: &str,
+) -> Verdict {
+    let page = format!("page of {name}");
+    match got {
+        Ok(body) if body.trim() == page => Ok(()),
+        other => Err(Outcome::failed(
+            format!("GET http://{host}:{port}/ {from} returns '{page}'"),
+            format!("{}\n{}", said(&other), probe.diagram()),
+        )),
+    }
+}
+
+/// Fails unless busybox wget in `client` gets the page of container `name` through the
+/// lab host's address.
+pub(super) fn expect_wget(probe: &Probe, client: &Running, port: u16, name: &str) -> Verdict {
+    let url = format!("http://{HOST_ADDR}:{port}/");
+    let page = format!("page of {name}");
+    let wget = client.exec("timeout", &["5", "wget", "-qO-", &url])?;
+    let body = String::from_utf8_lossy(&wget.stdout).trim().to_string();
+    if wget.status.success() && body == page {
+        return Ok(());
+    }
+    Err(Outcome::failed(
+        format!(
+            "container# wget -qO- {url} in container {} returns '{page}'",
+            client.name
+        ),
+        format!(
+            "{}\n{}",
+            if observe::killed_by_timeout(&wget.status) {
+                "no answer within 5 s".to_string()
+            } else {
+                format!("container# wget -qO- {url}\n{}", observe::text(&wget))
+            },
+            probe.diagram()
+        ),
+    ))
+}
+
+/// What a client got, for reports.
+pub(super) fn said(got: &Result<String>) -> String {
+    match got {
+        Ok(body) if body.is_empty() => "an empty answer".to_string(),
+        Ok(body) => format!("the answer was: {body}"),
+        Err(e) => format!("{e:#}"),
+    }
+}
