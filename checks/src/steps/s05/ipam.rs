@@ -86,7 +86,9 @@ fn all_addresses(running: &[Running]) -> String {
         .join("\n")
 }
 
-/// The allocator's records: every file of `ipam/` named after an address, with its text.
+/// The allocator's records, whatever their format: every address a container may have that
+/// names a file of `ipam/` (the given format: one file per address) or occurs in a line of
+/// one (a file of leases, a file per container, JSON...), with that file's text or that line.
 pub(super) fn leases(probe: &Probe) -> Result<Vec<(Ipv4Addr, String)>> {
     let dir = ipam(probe);
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -95,16 +97,31 @@ pub(super) fn leases(probe: &Probe) -> Result<Vec<(Ipv4Addr, String)>> {
     let mut found = Vec::new();
     for entry in entries {
         let path = entry?.path();
-        if let Some(address) = path
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let named = path
             .file_name()
             .and_then(|n| n.to_str())
-            .and_then(|n| n.parse().ok())
-        {
-            found.push((address, std::fs::read_to_string(&path).unwrap_or_default()));
+            .and_then(|n| n.parse().ok());
+        match named {
+            Some(address) => found.push((address, text)),
+            None => found.extend(recorded(&text)),
         }
     }
     found.sort();
+    found.dedup();
     Ok(found)
+}
+
+/// The addresses a container may have that a text names, each with its line.
+fn recorded(text: &str) -> Vec<(Ipv4Addr, String)> {
+    text.lines()
+        .flat_map(|line| {
+            line.split(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .filter_map(|word| word.parse::<Ipv4Addr>().ok())
+                .filter(|a| assignable(*a))
+                .map(move |a| (a, line.trim().to_string()))
+        })
+        .collect()
 }
 
 /// `$NETLAB_STATE/ipam/`.
@@ -115,7 +132,7 @@ pub(super) fn ipam(probe: &Probe) -> PathBuf {
 /// `$NETLAB_STATE/ipam/`, for reports.
 pub(super) fn ipam_view(probe: &Probe) -> String {
     let shown = match leases(probe) {
-        Ok(found) if found.is_empty() => "(no address files)".to_string(),
+        Ok(found) if found.is_empty() => "(no address recorded)".to_string(),
         Ok(found) => found
             .iter()
             .map(|(a, text)| {
@@ -129,4 +146,17 @@ pub(super) fn ipam_view(probe: &Probe) -> String {
         Err(e) => format!("{e:#}"),
     };
     format!("lab# ls $NETLAB_STATE/ipam\n{shown}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_are_read_in_any_format() {
+        let text = "10.0.0.2 a 41\n{\"10.0.0.7\": {\"pid\": 42}, \"gw\": \"10.0.0.1\"}\n";
+        let found: Vec<Ipv4Addr> = recorded(text).into_iter().map(|(a, _)| a).collect();
+        assert_eq!(found, [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 7)]);
+        assert!(recorded("a\n4242\n").is_empty());
+    }
 }

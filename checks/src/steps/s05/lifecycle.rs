@@ -62,7 +62,7 @@ pub(super) fn crash(probe: &Probe) -> Verdict {
     if stale.is_empty() {
         return Err(Outcome::failed(
             "while a container runs, its address is recorded in $NETLAB_STATE/ipam/ (a file \
-             named after the address)",
+             named after the address, or a line of a file naming it)",
             ipam_view(probe),
         ));
     }
