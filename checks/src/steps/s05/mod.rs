@@ -9,6 +9,9 @@ mod bridge;
 mod concurrency;
 mod ipam;
 mod lifecycle;
+mod lock;
+mod survivors;
+mod tracer;
 mod traffic;
 
 use super::observe;
@@ -16,10 +19,12 @@ use crate::catalog::{Check, LIMIT};
 use crate::probe::{stop_all, Probe, Running};
 use crate::verdict::Outcome;
 use bridge::bridge;
-use concurrency::{concurrent, lock};
+use concurrency::concurrent;
 use ipam::addresses;
 use lab::Profile;
 use lifecycle::{cleanup, crash, stop_one};
+use lock::lock;
+use survivors::survivors;
 use std::time::Duration;
 use traffic::{docker_host, internet, ping_each_other, source_address};
 
@@ -79,6 +84,15 @@ pub const CHECKS: &[Check] = &[
         run: stop_one,
     },
     Check {
+        name: "survivors",
+        title: "when the container on the bridge's lowest-MAC port stops, the bridge keeps its \
+                MAC and the others keep working; a new one gets an address nobody has",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: survivors,
+    },
+    Check {
         name: "concurrent",
         title: "eight containers started at the same moment get eight different addresses \
                 and add each shared rule once",
@@ -89,7 +103,8 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         name: "lock",
-        title: "allocation waits while another process holds the flock on ipam/lock",
+        title: "allocation waits for the flock on ipam/lock, and holds it from reading the \
+                records to writing its own",
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
