@@ -8,19 +8,17 @@
 //! Waiting is observed in `/proc/locks` (a `->` line: blocked on that file), releases by
 //! following the step binary's system calls ([`Traced`]): no fixed sleep anywhere.
 
-use super::ipam::{address_of, ipam, ipam_view, leases};
+use super::ipam::{address_of, ipam, ipam_view, leases, plant};
 use super::tracer::{Event, Traced};
 use super::SLEEP;
 use crate::probe::{Probe, Starting, START_LIMIT};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{Context, Result};
-use lab::addresses::containers::{FIRST, LAST};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::File;
-use std::io::Write;
 use std::net::Ipv4Addr;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 pub(super) fn lock(probe: &Probe) -> Verdict {
@@ -150,22 +148,4 @@ fn waiting_on(ino: u64) -> Result<bool> {
             && words.get(2) == Some(&"FLOCK")
             && words.get(6).is_some_and(|w| w.ends_with(&inode))
     }))
-}
-
-/// Records the lowest address without a record, as another allocator would (its owner: the
-/// check, which runs); `None` when every one is taken.
-fn plant(dir: &Path) -> Result<Option<Ipv4Addr>> {
-    for address in (u32::from(FIRST)..=u32::from(LAST)).map(Ipv4Addr::from) {
-        let path: PathBuf = dir.join(address.to_string());
-        match File::create_new(&path) {
-            Ok(mut file) => {
-                write!(file, "other\n{}\n", std::process::id())
-                    .with_context(|| format!("writing {}", path.display()))?;
-                return Ok(Some(address));
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
-        }
-    }
-    Ok(None)
 }

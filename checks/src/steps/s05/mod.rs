@@ -20,7 +20,7 @@ use crate::probe::{stop_all, Probe, Running};
 use crate::verdict::Outcome;
 use bridge::bridge;
 use concurrency::concurrent;
-use ipam::addresses;
+use ipam::{addresses, exhausted};
 use lab::Profile;
 use lifecycle::{cleanup, crash, stop_one};
 use lock::lock;
@@ -37,7 +37,8 @@ const TEARDOWN: Duration = Duration::from_secs(3);
 pub const CHECKS: &[Check] = &[
     Check {
         name: "addresses",
-        title: "three containers get three different addresses of 10.0.0.0/24 on eth0",
+        title: "three containers get three different addresses of 10.0.0.0/24 on eth0, and \
+                their loopback",
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
@@ -109,6 +110,15 @@ pub const CHECKS: &[Check] = &[
         limit: LIMIT,
         profile: Profile::Fresh,
         run: lock,
+    },
+    Check {
+        name: "exhausted",
+        title: "with every address from 10.0.0.2 to 10.0.0.254 taken, a new container is \
+                refused (never .0, .1 nor .255)",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: exhausted,
     },
     Check {
         name: "crash",
