@@ -145,7 +145,8 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         name: "source-kept",
-        title: "a container reaching a publishing container directly is seen with its own address",
+        title: "the published container sees its clients' own addresses: the lab's internet \
+                through 8080, another container reaching it directly",
         hint: 3,
         limit: LIMIT,
         profile: Profile::Fresh,
