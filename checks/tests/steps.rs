@@ -33,14 +33,7 @@ fn solution_passes(step: &'static checks::catalog::Step) {
         "{}",
         ran.describe()
     );
-    let seen = entries(&ran.stdout);
-    let ids: Vec<String> = step.checks.iter().map(|c| step.id(c)).collect();
-    assert_eq!(
-        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
-        ids,
-        "{}",
-        ran.describe()
-    );
+    let seen = every_check_once(step, &ran);
     for entry in &seen {
         assert_eq!(
             entry.tag,
@@ -63,14 +56,7 @@ fn stub_fails_at_todos(step: &'static checks::catalog::Step) {
         "{}",
         ran.describe()
     );
-    let seen = entries(&ran.stdout);
-    let ids: Vec<String> = step.checks.iter().map(|c| step.id(c)).collect();
-    assert_eq!(
-        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
-        ids,
-        "{}",
-        ran.describe()
-    );
+    let seen = every_check_once(step, &ran);
 
     // The place the report gives is relative to the workspace root.
     let learner_file = step.decl.learner_file();
@@ -113,4 +99,17 @@ fn stub_fails_at_todos(step: &'static checks::catalog::Step) {
             entry.id
         );
     }
+}
+
+/// The report's entries, which must be the step's checks, each once, in order.
+fn every_check_once(step: &checks::catalog::Step, ran: &common::Ran) -> Vec<common::Entry> {
+    let seen = entries(&ran.stdout);
+    let ids: Vec<String> = step.checks.iter().map(|c| step.id(c)).collect();
+    assert_eq!(
+        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        ids,
+        "{}",
+        ran.describe()
+    );
+    seen
 }
