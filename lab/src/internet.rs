@@ -46,7 +46,7 @@ struct Servers {
     zone: Zone,
     dns_udp: UdpSocket,
     dns_tcp: TcpListener,
-    web: TcpListener,
+    web: Vec<TcpListener>,
 }
 
 fn build(host: Pid) -> Result<Servers> {
@@ -66,7 +66,11 @@ fn build(host: Pid) -> Result<Servers> {
         zone: Zone::new(zone()).context("the lab's DNS zone")?,
         dns_udp: UdpSocket::bind(dns).context("binding the DNS server (udp)")?,
         dns_tcp: TcpListener::bind(dns).context("binding the DNS server (tcp)")?,
-        web: TcpListener::bind((WEB_ADDR, 80)).context("binding the web server")?,
+        web: web::PORTS
+            .iter()
+            .map(|port| TcpListener::bind((WEB_ADDR, *port)))
+            .collect::<std::io::Result<_>>()
+            .context("binding the web server")?,
     })
 }
 
@@ -76,13 +80,14 @@ impl Servers {
         let zone = self.zone;
         let tcp_zone = zone.clone();
         let dns_tcp = self.dns_tcp;
-        let web = self.web;
         let _ = thread::Builder::new()
             .name("dns-tcp".into())
             .spawn(move || tcp_zone.serve_tcp(dns_tcp));
-        let _ = thread::Builder::new()
-            .name("web".into())
-            .spawn(move || web::serve(web));
+        for web in self.web {
+            let _ = thread::Builder::new()
+                .name("web".into())
+                .spawn(move || web::serve(web));
+        }
         zone.serve_udp(self.dns_udp);
     }
 }
