@@ -25,7 +25,7 @@ check_sets! {
 
 #[cfg(test)]
 mod tests {
-    use lab::addresses::containers::{FIRST, FIRST_CIDR, GATEWAY, GATEWAY_CIDR, SUBNET};
+    use lab::addresses::containers::{FIRST, FIRST_CIDR, GATEWAY, GATEWAY_CIDR, LAST, SUBNET};
 
     /// The titles are constant text: every container address they name is one of the plan's.
     #[test]
@@ -34,6 +34,7 @@ mod tests {
             SUBNET.to_string(),
             GATEWAY.to_string(),
             FIRST.to_string(),
+            LAST.to_string(),
             GATEWAY_CIDR.to_string(),
             FIRST_CIDR.to_string(),
         ];
