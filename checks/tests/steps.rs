@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{check, entries, for_every_step, paths, summary, summary_of};
+use common::{assert_passes, check, entries, for_every_step, paths, summary, summary_of};
 
 #[test]
 fn every_solution_passes_every_check() {
@@ -19,37 +19,7 @@ fn every_stub_fails_every_check_at_a_todo() {
 fn solution_passes(step: &'static checks::catalog::Step) {
     let id = &step.decl.id;
     let ran = check(&[paths().target_arg(id, &step.decl.binary(true))]);
-    let count = step.checks.len();
-    assert!(count > 0, "step {id} has no checks");
-    assert_eq!(
-        ran.code,
-        0,
-        "the solution of step {id} fails:\n{}",
-        ran.describe()
-    );
-    assert_eq!(
-        summary(&ran.stdout),
-        summary_of(count, 0),
-        "{}",
-        ran.describe()
-    );
-    let seen = entries(&ran.stdout);
-    let ids: Vec<String> = step.checks.iter().map(|c| step.id(c)).collect();
-    assert_eq!(
-        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
-        ids,
-        "{}",
-        ran.describe()
-    );
-    for entry in &seen {
-        assert_eq!(
-            entry.tag,
-            "PASS",
-            "{} did not pass:\n{}",
-            entry.id,
-            ran.describe()
-        );
-    }
+    assert_passes(step, &ran, &format!("the solution of step {id}"));
 }
 
 fn stub_fails_at_todos(step: &'static checks::catalog::Step) {

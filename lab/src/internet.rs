@@ -46,7 +46,7 @@ struct Servers {
     zone: Zone,
     /// The lab's resolver and the second one (the same names), each over UDP and TCP.
     dns: Vec<(UdpSocket, TcpListener)>,
-    web: TcpListener,
+    web: Vec<TcpListener>,
 }
 
 fn build(host: Pid) -> Result<Servers> {
@@ -74,23 +74,44 @@ fn build(host: Pid) -> Result<Servers> {
     Ok(Servers {
         zone: Zone::new(zone()).context("the lab's DNS zone")?,
         dns,
-        web: TcpListener::bind((WEB_ADDR, 80)).context("binding the web server")?,
+        web: web::PORTS
+            .iter()
+            .map(|port| TcpListener::bind((WEB_ADDR, *port)))
+            .collect::<std::io::Result<_>>()
+            .context("binding the web server")?,
     })
+}
+
+/// Serves `listener` on a thread of its own.
+fn serve_tcp(zone: &Zone, listener: TcpListener) {
+    let zone = zone.clone();
+    let _ = thread::Builder::new()
+        .name("dns-tcp".into())
+        .spawn(move || zone.serve_tcp(listener));
 }
 
 impl Servers {
     /// Serves forever; this thread keeps the namespace's owner alive.
     fn run(self) {
         let zone = self.zone;
-        for (udp, tcp) in self.dns {
-            let (udp_zone, tcp_zone) = (zone.clone(), zone.clone());
+        for web in self.web {
+            let _ = thread::Builder::new()
+                .name("web".into())
+                .spawn(move || web::serve(web));
+        }
+        let mut dns = self.dns.into_iter();
+        let first = dns.next();
+        for (udp, tcp) in dns {
+            let udp_zone = zone.clone();
             let _ = thread::Builder::new()
                 .name("dns-udp".into())
                 .spawn(move || udp_zone.serve_udp(udp));
-            let _ = thread::Builder::new()
-                .name("dns-tcp".into())
-                .spawn(move || tcp_zone.serve_tcp(tcp));
+            serve_tcp(&zone, tcp);
         }
-        web::serve(self.web);
+        // This thread serves the lab's resolver over UDP, forever.
+        if let Some((udp, tcp)) = first {
+            serve_tcp(&zone, tcp);
+            zone.serve_udp(udp);
+        }
     }
 }

@@ -1,4 +1,4 @@
-//! `cargo xtask book [--serve] [--port N]`: the lessons as an mdBook.
+//! `cargo xtask book`: the lessons as an mdBook.
 //!
 //! The lessons stay the single source. This verb writes the book's source tree under
 //! `target/book-src` (book.toml, SUMMARY.md, one chapter per `steps/NN-*` folder made of its
@@ -10,7 +10,7 @@ mod links;
 mod serve;
 
 use crate::workspace::{self, Paths, Step};
-use crate::{hint, messages};
+use crate::{cli, hint, messages};
 use anyhow::{bail, Context, Result};
 use links::Pages;
 use std::fmt::Write as _;
@@ -27,30 +27,8 @@ const DEFAULT_PORT: u16 = 3000;
 /// In `book/index.md`, this line is replaced by the list of steps.
 const STEPS_MARKER: &str = "<!-- steps -->";
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let (mut serve, mut port) = (false, None);
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--serve" => serve = true,
-            "--port" => {
-                let value = args.next().context(messages::BOOK_PORT_MISSING)?;
-                port = Some(
-                    value
-                        .parse::<u16>()
-                        .map_err(|_| anyhow::anyhow!(messages::book_bad_port(value)))?,
-                );
-            }
-            "-h" | "--help" => {
-                print!("{}", messages::BOOK_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask book --help)")
-            }
-            other => bail!("unexpected argument {other} (cargo xtask book --help)"),
-        }
-    }
+pub fn main(args: cli::Book) -> Result<ExitCode> {
+    let cli::Book { serve, port } = args;
     if port.is_some() && !serve {
         bail!(messages::BOOK_PORT_WITHOUT_SERVE);
     }

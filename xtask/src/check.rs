@@ -1,8 +1,8 @@
-//! `cargo xtask check NN|all [--solution] [--sudo] [--no-build] [--json]`.
+//! `cargo xtask check NN|all`: builds, checks in throwaway labs, records what passed.
 
 use crate::workspace::{self, Paths, Step};
-use crate::{build, messages, progress, rootfs, runner};
-use anyhow::{bail, Context, Result};
+use crate::{build, cli, progress, rootfs, runner};
+use anyhow::{Context, Result};
 use std::process::{Command, ExitCode, ExitStatus};
 
 /// How to check: the options `check` takes (and `watch`, in part).
@@ -18,31 +18,15 @@ pub struct Options {
     pub json: bool,
 }
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let mut step = None;
-    let mut options = Options::default();
-    for arg in args {
-        match arg.as_str() {
-            "--solution" => options.solution = true,
-            "--sudo" => options.sudo = true,
-            "--no-build" => options.no_build = true,
-            "--json" => options.json = true,
-            "-h" | "--help" => {
-                print!("{}", messages::CHECK_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask check --help)")
-            }
-            other if step.is_none() => step = Some(other.to_string()),
-            other => bail!("unexpected argument {other}: check takes one step (or all)"),
-        }
-    }
-    let paths = Paths::new();
-    let Some(step) = step else {
-        bail!("which step? for example: cargo xtask check 01")
+pub fn main(args: cli::Check) -> Result<ExitCode> {
+    let options = Options {
+        solution: args.solution,
+        sudo: args.sudo,
+        no_build: args.no_build,
+        json: args.json,
     };
-    let steps = workspace::select(&paths, &step)?;
+    let paths = Paths::new();
+    let steps = workspace::select(&paths, &args.step)?;
     let status = run(&paths, &steps, options)?;
     Ok(runner::exit_code(status))
 }
@@ -72,7 +56,7 @@ pub fn prepare(paths: &Paths, steps: &[Step], options: Options) -> Result<Comman
     }
     for s in steps {
         let binary = paths.binary(&s.binary(options.solution));
-        checker_args.push(format!("{}={}", s.number, binary.display()));
+        checker_args.push(format!("{}={}", s.id, binary.display()));
     }
     Ok(runner::command(paths, options.sudo, "check", &checker_args))
 }
@@ -83,7 +67,7 @@ pub fn record(paths: &Paths, steps: &[Step], options: Options, status: ExitStatu
     if status.success() && !options.solution {
         let mut progress = progress::Progress::load(paths)?;
         for s in steps {
-            progress.step(&s.number).passed = Some(progress::now());
+            progress.step(&s.id).passed = Some(progress::now());
         }
         progress.save()?;
     }

@@ -1,40 +1,16 @@
-//! `cargo xtask hint NN [--level N | --all]`: hints in levels, from `steps/NN-*/hints.md`,
+//! `cargo xtask hint NN`: hints in levels, from `steps/NN-*/hints.md`,
 //! whose `## Level N: title` headings split the levels.
 
 use crate::workspace::{self, Paths, Step};
-use crate::{messages, progress};
+use crate::{cli, progress};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::process::ExitCode;
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let mut step = None;
-    let mut level: Option<usize> = None;
-    let mut all = false;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--all" => all = true,
-            "--level" => {
-                let value = args.next().context("--level needs a number")?;
-                level = Some(
-                    value
-                        .parse()
-                        .with_context(|| format!("--level takes a number, not {value}"))?,
-                );
-            }
-            "-h" | "--help" => {
-                print!("{}", messages::HINT_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask hint --help)")
-            }
-            _ => step = Some(arg.clone()),
-        }
-    }
+pub fn main(args: cli::Hint) -> Result<ExitCode> {
+    let (level, all) = (args.level, args.all);
     let paths = Paths::new();
-    let step = workspace::one(&paths, step.as_ref())?;
+    let step = workspace::one(&paths, &args.step)?;
     let levels = levels(&paths, &step)?;
     let seen = seen(&paths, &step)?;
     let shown: Vec<usize> = if all {

@@ -1,31 +1,16 @@
-//! `cargo xtask lab [NN] [--solution]`: a shell on the lab host of a fresh lab, with the step
+//! `cargo xtask lab [NN]`: a shell on the lab host of a fresh lab, with the step
 //! binaries on PATH and, when a step is named, one of its containers (`c1`) already running in
 //! the background. Leaving the shell ends the lab; nothing is left behind.
 
 use crate::workspace::{self, Paths};
-use crate::{build, messages, rootfs, runner};
-use anyhow::{bail, Result};
+use crate::{build, cli, rootfs, runner, shell};
+use anyhow::Result;
 use std::process::ExitCode;
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let (mut step, mut solution, mut sudo) = (None, false, false);
-    for arg in args {
-        match arg.as_str() {
-            "--solution" => solution = true,
-            "--sudo" => sudo = true,
-            "-h" | "--help" => {
-                print!("{}", messages::LAB_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask lab --help)")
-            }
-            _ => step = Some(arg.clone()),
-        }
-    }
+pub fn main(args: cli::Lab) -> Result<ExitCode> {
     let paths = Paths::new();
-    let step = match step {
-        Some(arg) => Some(workspace::one(&paths, Some(&arg))?),
+    let step = match &args.step {
+        Some(arg) => Some(workspace::one(&paths, arg)?),
         None => None,
     };
     build::workspace()?;
@@ -33,10 +18,10 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
     let bin_dir = paths.target.join("debug");
     let mut script = format!("export PATH={}:$PATH PS1='lab# '\n", bin_dir.display());
     if let Some(step) = &step {
-        let binary = step.binary(solution);
+        let binary = step.binary(args.solution);
         // What c1 runs comes from the step's declaration (`lab-c1`): from step 06 on, a page
         // on a published port.
-        let c1 = shell_words(&step.lab_c1);
+        let c1 = shell::words(&step.lab_c1);
         script.push_str(&format!(
             "{binary} run --name c1 {c1} >/dev/null 2>&1 &\n\
              while [ ! -e \"$NETLAB_STATE/containers/c1/pid\" ]; do sleep 0.05; done\n\
@@ -49,24 +34,6 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
          terminal draws it'\nexec /bin/sh +m -i\n",
     );
     let checker_args = vec!["/bin/sh".to_string(), "-c".to_string(), script];
-    let status = runner::checker(&paths, sudo, "run", &checker_args)?;
+    let status = runner::checker(&paths, args.sudo, "run", &checker_args)?;
     Ok(runner::exit_code(status))
-}
-
-/// Words for a shell command line, each quoted where it needs it.
-fn shell_words(words: &[String]) -> String {
-    words
-        .iter()
-        .map(|w| {
-            if !w.is_empty()
-                && w.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,".contains(c))
-            {
-                w.clone()
-            } else {
-                format!("'{}'", w.replace('\'', "'\\''"))
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
 }

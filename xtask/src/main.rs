@@ -1,9 +1,11 @@
-//! `cargo xtask <verb>`: dispatch only. Each verb lives in its own module.
+//! `cargo xtask <verb>`: dispatch only. The command line is declared in [`cli`]; each verb
+//! lives in its own module.
 
 mod bench;
 mod book;
 mod build;
 mod check;
+mod cli;
 mod doctor;
 mod hint;
 mod lab;
@@ -14,6 +16,7 @@ mod reset;
 mod rootfs;
 mod run;
 mod runner;
+mod shell;
 mod show;
 mod solution;
 mod status;
@@ -21,36 +24,30 @@ mod test;
 mod watch;
 mod workspace;
 
+use cli::Verb;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (verb, rest) = match args.split_first() {
-        Some((verb, rest)) => (verb.as_str(), rest),
-        None => ("help", &[][..]),
+    let verb = match cli::parse() {
+        Ok(verb) => verb,
+        Err(code) => return code,
     };
     let result = match verb {
-        "check" => check::main(rest),
-        "watch" => watch::main(rest),
-        "hint" => hint::main(rest),
-        "run" => run::main(rest),
-        "lab" => lab::main(rest),
-        "doctor" => doctor::main(rest),
-        "test" => test::main(rest),
-        "bench" => bench::main(rest),
-        // Internal: the part of `bench` that runs inside a lab (started by the checker).
-        "bench-lab" => bench::in_lab(rest),
-        "status" => status::main(rest),
-        "reset" => reset::main(rest),
-        "solution" => solution::main(rest),
-        "book" => book::main(rest),
-        "show" => show::main(rest),
-        "new-step" => new_step::main(rest),
-        "help" | "-h" | "--help" => {
-            print!("{}", messages::USAGE);
-            Ok(ExitCode::SUCCESS)
-        }
-        other => Err(anyhow::anyhow!(messages::unknown_verb(other))),
+        Verb::Check(args) => check::main(args),
+        Verb::Watch(args) => watch::main(args),
+        Verb::Hint(args) => hint::main(args),
+        Verb::Run(args) => run::main(args),
+        Verb::Lab(args) => lab::main(args),
+        Verb::Show(args) => show::main(args),
+        Verb::Doctor(args) => doctor::main(args),
+        Verb::Test(args) => test::main(args),
+        Verb::Bench(args) => bench::main(args),
+        Verb::BenchLab(args) => bench::in_lab(args),
+        Verb::Status => status::main(),
+        Verb::Reset(args) => reset::main(args),
+        Verb::Solution(args) => solution::main(args),
+        Verb::Book(args) => book::main(args),
+        Verb::NewStep(args) => new_step::main(args),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 //! its checks with one line in `checks/src/steps/mod.rs`. The new step passes the workshop's
 //! tests as written: its example brings `lo` up, to be replaced by the step's real work.
 
+use crate::cli;
 use crate::workspace::{self, Paths};
 use anyhow::{bail, Context, Result};
 use std::fs::{self, OpenOptions};
@@ -90,26 +91,9 @@ impl Names {
 }
 
 /// `new-step NN-slug [--title T]`.
-pub fn main(args: &[String]) -> Result<std::process::ExitCode> {
-    let mut folder = None;
-    let mut title = None;
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--title" => title = Some(args.next().context("--title takes the step's title")?),
-            "-h" | "--help" => {
-                println!("cargo xtask new-step NN-slug [--title TITLE]\n  writes a new step from xtask/templates/ and registers its checks (CONTRIBUTING.md)");
-                return Ok(std::process::ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask new-step --help)")
-            }
-            other if folder.is_none() => folder = Some(other.to_string()),
-            other => bail!("unexpected argument {other}: new-step takes one NN-slug"),
-        }
-    }
-    let folder = folder.context("which step? give its folder, for example 07-pod")?;
-    let (written, edited) = create(&Paths::new(), &folder, title.map(String::as_str))?;
+pub fn main(args: cli::NewStep) -> Result<std::process::ExitCode> {
+    let (folder, title) = (args.folder, args.title);
+    let (written, edited) = create(&Paths::new(), &folder, title.as_deref())?;
     for file in written {
         println!("wrote  {file}");
     }

@@ -1,34 +1,19 @@
 //! `cargo xtask reset NN [--yes]`: puts the step's learner files (`steps/NN-*/src/`) back to
 //! the version committed in git, with its TODOs.
 
-use crate::messages;
 use crate::workspace::{self, Paths};
+use crate::{cli, messages};
 use anyhow::{bail, Context, Result};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let (mut step, mut yes) = (None, false);
-    for arg in args {
-        match arg.as_str() {
-            "--yes" | "-y" => yes = true,
-            "-h" | "--help" => {
-                print!("{}", messages::RESET_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask reset --help)")
-            }
-            other if step.is_none() => step = Some(other.to_string()),
-            other => bail!("unexpected argument {other}: reset takes one step"),
-        }
-    }
+pub fn main(args: cli::Reset) -> Result<ExitCode> {
     let paths = Paths::new();
-    let step = workspace::one(&paths, step.as_ref())?;
+    let step = workspace::one(&paths, &args.step)?;
     let src = format!("steps/{}/src", step.folder);
     git_checkout_root(&paths.root)?;
-    if !yes {
+    if !args.yes {
         if !std::io::stdin().is_terminal() {
             bail!(messages::reset_needs_yes(&step.id));
         }

@@ -1,57 +1,48 @@
-//! `cargo xtask run NN [--solution] [--profile P] [--name NAME] [-p H:C]... [-- CMD...]`: one container of
-//! the step in a fresh lab, to explore by hand.
+//! `cargo xtask run NN [-- CMD...]`: one container of the step in a fresh lab, to explore by
+//! hand.
 
 use crate::workspace::{self, Paths};
-use crate::{build, messages, rootfs, runner};
-use anyhow::{bail, Context, Result};
+use crate::{build, cli, messages, rootfs, runner};
+use anyhow::{bail, Result};
 use std::process::ExitCode;
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let (mut step, mut solution, mut sudo) = (None, false, false);
-    let mut profile = "fresh".to_string();
-    let mut name = "c1".to_string();
-    let mut command: Vec<String> = Vec::new();
-    let mut publish: Vec<String> = Vec::new();
-    let mut args = args.iter();
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--solution" => solution = true,
-            "--sudo" => sudo = true,
-            "--profile" => profile = args.next().context("--profile needs a name")?.clone(),
-            "--name" => name = args.next().context("--name needs a value")?.clone(),
-            "-p" | "--publish" => {
-                let port = args.next().context("-p needs a value, like 8080:80")?;
-                publish.extend(["-p".to_string(), port.clone()]);
-            }
-            "--" => command = args.by_ref().cloned().collect(),
-            "-h" | "--help" => {
-                print!("{}", messages::RUN_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask run --help)")
-            }
-            _ => step = Some(arg.clone()),
-        }
-    }
+/// The step binary's option that `--publish` passes on, as the steps' `run-options` name it.
+const PUBLISH: &str = "-p";
+
+pub fn main(args: cli::Run) -> Result<ExitCode> {
     let paths = Paths::new();
-    let step = workspace::one(&paths, step.as_ref())?;
-    build::packages(&["checks".to_string(), step.package(solution)])?;
+    let steps = workspace::steps(&paths)?;
+    let step = workshop::one(&steps, Some(&args.step))?;
+    // Only the options the step's containers take (its step.toml's `run-options`), checked
+    // before anything is built.
+    if !args.publish.is_empty() && !step.run_options.iter().any(|o| o == PUBLISH) {
+        let takers: Vec<&str> = steps
+            .iter()
+            .filter(|s| s.run_options.iter().any(|o| o == PUBLISH))
+            .map(|s| s.id.as_str())
+            .collect();
+        bail!(messages::run_option_not_taken(&step.id, PUBLISH, &takers));
+    }
+    build::packages(&["checks".to_string(), step.package(args.solution)])?;
     rootfs::ensure(&paths)?;
     let mut checker_args = vec![
         "--profile".to_string(),
-        profile,
-        paths.binary(&step.binary(solution)).display().to_string(),
+        args.profile.0.name().to_string(),
+        paths
+            .binary(&step.binary(args.solution))
+            .display()
+            .to_string(),
         "run".to_string(),
         "--name".to_string(),
-        name,
+        args.name,
     ];
-    // The step binary checks the ports itself; steps before 06 ignore them.
-    checker_args.extend(publish);
-    if !command.is_empty() {
-        checker_args.push("--".to_string());
-        checker_args.extend(command);
+    for port in args.publish {
+        checker_args.extend([PUBLISH.to_string(), port]);
     }
-    let status = runner::checker(&paths, sudo, "run", &checker_args)?;
+    if !args.command.is_empty() {
+        checker_args.push("--".to_string());
+        checker_args.extend(args.command);
+    }
+    let status = runner::checker(&paths, args.sudo, "run", &checker_args)?;
     Ok(runner::exit_code(status))
 }

@@ -2,36 +2,21 @@
 //! of each learner file and a unified diff from the learner's file to it.
 
 use crate::workspace::{self, Paths};
-use crate::{messages, progress};
+use crate::{cli, messages, progress};
 use anyhow::{bail, Context, Result};
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, ExitCode};
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    let (mut step, mut force) = (None, false);
-    for arg in args {
-        match arg.as_str() {
-            "--force" => force = true,
-            "-h" | "--help" => {
-                print!("{}", messages::SOLUTION_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask solution --help)")
-            }
-            other if step.is_none() => step = Some(other.to_string()),
-            other => bail!("unexpected argument {other}: solution takes one step"),
-        }
-    }
+pub fn main(args: cli::Solution) -> Result<ExitCode> {
     let paths = Paths::new();
-    let step = workspace::one(&paths, step.as_ref())?;
+    let step = workspace::one(&paths, &args.step)?;
     let progress = progress::Progress::load(&paths)?;
     let passed = progress
         .steps
         .get(&step.id)
         .is_some_and(|p| p.passed.is_some());
-    if !passed && !force {
+    if !passed && !args.force {
         bail!(messages::solution_not_passed(&step.id));
     }
     let theirs_dir = step.dir(&paths.root, true).join("src");

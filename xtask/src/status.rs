@@ -2,24 +2,12 @@
 //! and the step to do next.
 
 use crate::workspace::{self, Paths, Step};
-use crate::{hint, messages, progress};
-use anyhow::{bail, Result};
+use crate::{hint, progress};
+use anyhow::Result;
 use std::io::Write;
 use std::process::ExitCode;
 
-pub fn main(args: &[String]) -> Result<ExitCode> {
-    if let Some(arg) = args.first() {
-        match arg.as_str() {
-            "-h" | "--help" => {
-                print!("{}", messages::STATUS_USAGE);
-                return Ok(ExitCode::SUCCESS);
-            }
-            other if other.starts_with('-') => {
-                bail!("unknown option {other} (cargo xtask status --help)")
-            }
-            other => bail!("unexpected argument {other}: status takes no step"),
-        }
-    }
+pub fn main() -> Result<ExitCode> {
     let paths = Paths::new();
     let steps = workspace::steps(&paths)?;
     let progress = progress::Progress::load(&paths)?;
@@ -54,12 +42,9 @@ pub fn main(args: &[String]) -> Result<ExitCode> {
             .collect();
         let _ = writeln!(out, "{}", line.join("  ").trim_end());
     }
-    let next = steps.iter().find(|s| {
-        progress
-            .steps
-            .get(&s.number)
-            .is_none_or(|p| p.passed.is_none())
-    });
+    let next = steps
+        .iter()
+        .find(|s| progress.steps.get(&s.id).is_none_or(|p| p.passed.is_none()));
     let _ = match next {
         Some(step) => writeln!(
             out,

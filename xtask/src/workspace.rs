@@ -52,8 +52,8 @@ pub fn select(paths: &Paths, arg: &str) -> Result<Vec<Step>> {
 }
 
 /// The one step an argument names (`all` not allowed).
-pub fn one(paths: &Paths, arg: Option<&String>) -> Result<Step> {
-    Ok(workshop::one(&steps(paths)?, arg.map(String::as_str))?)
+pub fn one(paths: &Paths, arg: &str) -> Result<Step> {
+    Ok(workshop::one(&steps(paths)?, Some(arg))?)
 }
 
 /// The learner's source files of the step: every file under `steps/NN-*/src/`, as paths

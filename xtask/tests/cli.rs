@@ -1,56 +1,319 @@
-//! Bad input to `cargo xtask` gets one clear line and a non-zero exit, never a panic.
-//! These run the xtask binary against a scratch copy of the workshop (`NETLAB_ROOT`), so the
-//! real progress file is never touched.
+//! `cargo xtask`'s command line: every verb answers --help with its flags; bad input gets one
+//! clear line and exit status 2, never a panic. These run the xtask binary against a scratch
+//! copy of the workshop (`NETLAB_ROOT`), so the real progress file is never touched.
 
 mod common;
 
-use common::{one_line_error, scratch};
+use common::{one_line, refused, scratch, workspace, xtask};
+use predicates::prelude::*;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
-fn xtask(root: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .env("NETLAB_ROOT", root)
-        .output()
-        .unwrap()
+/// Every verb and the options it takes: a verb or a flag that goes missing fails here.
+const VERBS: &[(&str, &[&str])] = &[
+    ("check", &["--solution", "--sudo", "--no-build", "--json"]),
+    ("watch", &["--solution", "--poll", "--no-build"]),
+    ("hint", &["--level", "--all"]),
+    (
+        "run",
+        &[
+            "--solution",
+            "--sudo",
+            "--profile",
+            "--name",
+            "-p",
+            "--publish",
+        ],
+    ),
+    ("lab", &["--solution", "--sudo"]),
+    ("show", &["--lab", "--sudo", "--no-build"]),
+    ("doctor", &["--json", "--no-build"]),
+    ("test", &["CARGO TEST ARGS"]),
+    ("bench", &["--runs"]),
+    ("status", &[]),
+    ("reset", &["--yes", "-y"]),
+    ("solution", &["--force"]),
+    ("book", &["--serve", "--port"]),
+    ("new-step", &["--title"]),
+];
+
+fn stdout(command: &mut assert_cmd::Command) -> String {
+    let output = command.assert().success().get_output().stdout.clone();
+    String::from_utf8(output).expect("UTF-8")
+}
+
+/// The verbs, as the unknown-verb message lists them.
+fn listed_verbs(root: &Path) -> Vec<String> {
+    let output = xtask(root).arg("frobnicate").assert().code(2);
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    let list = stderr
+        .split("use one of ")
+        .nth(1)
+        .and_then(|rest| rest.split(" (").next())
+        .unwrap_or_else(|| panic!("no verb list in {stderr:?}"));
+    list.split(", ").map(str::to_string).collect()
 }
 
 #[test]
 fn unknown_verb_lists_the_verbs() {
     let root = scratch("verb");
-    one_line_error(
-        &xtask(&root, &["frobnicate"]),
-        "use one of check, watch, hint, run, lab, show, doctor, test, bench, status, reset, solution",
+    refused(
+        xtask(&root).arg("frobnicate"),
+        "xtask: unknown verb 'frobnicate': use one of check, watch, hint, run, lab, show, \
+         doctor, test, bench, status, reset, solution, book, new-step (cargo xtask --help)",
     );
+    let names: Vec<&str> = VERBS.iter().map(|(verb, _)| *verb).collect();
+    assert_eq!(listed_verbs(&root), names);
+    // The internal verb is not offered.
+    assert!(!stdout(&mut xtask(&root)).contains("bench-lab"));
+}
+
+#[test]
+fn every_verb_answers_help_with_its_flags() {
+    let root = scratch("help");
+    let usage = stdout(xtask(&root).arg("--help"));
+    for (verb, flags) in VERBS {
+        for help in ["--help", "-h"] {
+            let out = stdout(xtask(&root).args([verb, help]));
+            assert!(
+                out.starts_with(&format!("cargo xtask {verb}")),
+                "{verb} {help}: {out}"
+            );
+            for flag in *flags {
+                assert!(
+                    out.contains(flag),
+                    "{verb} {help} does not name {flag}: {out}"
+                );
+            }
+        }
+        let long = stdout(xtask(&root).args([verb, "--help"]));
+        let short = stdout(xtask(&root).args([verb, "-h"]));
+        assert!(
+            long.len() > short.len(),
+            "{verb}: --help explains more than -h"
+        );
+        assert_eq!(
+            stdout(xtask(&root).args(["help", verb])),
+            long,
+            "help {verb}"
+        );
+        assert!(
+            usage.contains(&format!("\n  {verb} ")) || usage.contains(&format!("\n  {verb}\n")),
+            "{verb} is not in the usage: {usage}"
+        );
+    }
+    for synopsis in [
+        "status",
+        "reset NN [--yes]",
+        "solution NN [--force]",
+        "watch NN",
+        "doctor [--json]",
+        "show [--lab PID]",
+        "book [--serve] [--port N]",
+    ] {
+        assert!(usage.contains(synopsis), "{usage}");
+    }
+    // `cargo xtask` alone prints the help, as does `help`.
+    assert_eq!(stdout(&mut xtask(&root)), usage);
+    assert_eq!(stdout(xtask(&root).arg("help")), usage);
+    assert_eq!(stdout(xtask(&root).arg("-h")), usage);
+}
+
+/// README.md's Commands section names real verbs and options.
+#[test]
+fn the_readme_commands_are_true() {
+    let root = scratch("readme");
+    let readme = std::fs::read_to_string(workspace().join("README.md")).expect("README.md");
+    let section = readme
+        .split("## Commands")
+        .nth(1)
+        .and_then(|rest| rest.split("```text\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("a Commands section with a text block");
+    let mut verbs = Vec::new();
+    for line in section.lines() {
+        let synopsis = line.split("   ").next().unwrap_or_default();
+        let mut words = synopsis.split_whitespace();
+        assert_eq!(words.next(), Some("cargo"), "{line}");
+        assert_eq!(words.next(), Some("xtask"), "{line}");
+        let verb = words.next().expect("a verb");
+        let help = stdout(xtask(&root).args([verb, "--help"]));
+        for option in words.map(|w| w.trim_matches(['[', ']', '.'])) {
+            if option.starts_with('-') && option != "--" {
+                assert!(help.contains(option), "{verb} has no {option}: {help}");
+            }
+        }
+        verbs.push(verb);
+    }
+    let names: Vec<&str> = VERBS.iter().map(|(verb, _)| *verb).collect();
+    assert_eq!(verbs, names, "README.md lists every verb, in order");
+}
+
+#[test]
+fn bad_input_to_every_verb_is_one_line() {
+    let root = scratch("bad-input");
+    for (verb, _) in VERBS {
+        refused(
+            xtask(&root).args([verb, "--frob"]),
+            &format!("xtask: unknown option --frob (cargo xtask {verb} --help)"),
+        );
+    }
+    let cases: &[(&[&str], &str)] = &[
+        (&["check"], "which step? give its number, for example 01"),
+        (
+            &["check", "01", "02"],
+            "unexpected argument 02: check takes one step",
+        ),
+        (&["check", "01", "--solutoin"], "did you mean --solution?"),
+        (&["watch", "01", "02"], "watch takes one step"),
+        (
+            &["hint", "01", "--level", "x"],
+            "--level takes a number, not 'x'",
+        ),
+        (&["hint", "01", "--level"], "--level needs a number"),
+        (
+            &["hint", "01", "--level", "1", "--all"],
+            "do not go together",
+        ),
+        (&["run"], "which step?"),
+        (
+            &["run", "01", "--name"],
+            "--name needs a value: --name NAME",
+        ),
+        (
+            &["run", "01", "-p"],
+            "-p needs a value: -p HOSTPORT:CONTAINERPORT",
+        ),
+        (&["lab", "01", "02"], "lab takes one step"),
+        (
+            &["show", "--lab", "me"],
+            "--lab takes the PID of a lab, not 'me'",
+        ),
+        (
+            &["show", "05"],
+            "unexpected argument 05: show takes no step",
+        ),
+        (
+            &["doctor", "01"],
+            "unexpected argument 01: doctor takes no step",
+        ),
+        (&["test", "foo"], "cargo xtask test -- foo"),
+        (
+            &["bench", "--runs", "many"],
+            "--runs takes a number, not 'many'",
+        ),
+        (
+            &["status", "01"],
+            "unexpected argument 01: status takes no step",
+        ),
+        (&["reset", "01", "02"], "reset takes one step"),
+        (&["solution"], "which step?"),
+        (
+            &["book", "--port", "x"],
+            "--port takes a port number from 0 to 65535, not x",
+        ),
+        (&["book", "--port", "3000"], "--port is for --serve"),
+        (&["help", "frob"], "unknown verb 'frob'"),
+        (
+            &["new-step"],
+            "missing NN-slug: the new step's folder (for example 07-pod)",
+        ),
+        (&["new-step", "07-a", "07-b"], "unexpected argument 07-b"),
+    ];
+    for (args, words) in cases {
+        refused(xtask(&root).args(*args), words);
+    }
 }
 
 #[test]
 fn unknown_step_lists_the_steps() {
     let root = scratch("step");
-    one_line_error(
-        &xtask(&root, &["check", "42"]),
+    refused(
+        xtask(&root).args(["check", "42"]),
         "unknown step '42': the steps are 01, all",
     );
-    one_line_error(&xtask(&root, &["hint", "07"]), "unknown step '07'");
-    one_line_error(&xtask(&root, &["run", "01-nope"]), "unknown step '01-nope'");
+    refused(xtask(&root).args(["hint", "07"]), "unknown step '07'");
+    refused(
+        xtask(&root).args(["run", "01-nope"]),
+        "unknown step '01-nope'",
+    );
+    // A variant's id is a step id like any other: none is declared here.
+    refused(
+        xtask(&root).args(["check", "02-nft"]),
+        "xtask: unknown step '02-nft': the steps are 01, all",
+    );
+}
+
+#[test]
+fn run_takes_only_the_options_the_step_declares() {
+    let steps = workshop::steps(&workspace()).expect("the workshop's steps");
+    let takes_p = |id: &str| {
+        steps
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("no step {id}"))
+            .run_options
+            .iter()
+            .any(|o| o == "-p")
+    };
+    assert!(!takes_p("03"), "step 03's step.toml declares -p");
+    let takers: Vec<&str> = steps
+        .iter()
+        .filter(|s| takes_p(&s.id))
+        .map(|s| s.id.as_str())
+        .collect();
+    let only = match takers.as_slice() {
+        [one] => format!("only step {one}'s do"),
+        _ => panic!("the message below names one step that takes -p: {takers:?}"),
+    };
+    // Refused before anything is built: there is no cargo to build with.
+    assert_cmd::cargo::cargo_bin_cmd!("xtask")
+        .args(["run", "03", "-p", "8080:80"])
+        .env("CARGO", "/nonexistent/cargo")
+        .assert()
+        .code(2)
+        .stderr(format!("xtask: step 03's containers take no -p ({only})\n"));
+}
+
+#[test]
+fn a_command_without_double_dash_says_where_it_goes() {
+    assert_cmd::cargo::cargo_bin_cmd!("xtask")
+        .args(["run", "02", "ip", "addr"])
+        .env("CARGO", "/nonexistent/cargo")
+        .assert()
+        .code(2)
+        .stderr(
+            "xtask: unexpected argument 'ip': put the container's command after --: \
+             cargo xtask run 02 -- ip addr\n",
+        );
+    let root = scratch("double-dash");
+    refused(
+        xtask(&root).args(["run", "01", "--solution", "sh", "-c", "echo it's"]),
+        "cargo xtask run 01 --solution -- sh -c 'echo it'\\''s'",
+    );
+}
+
+#[test]
+fn an_unknown_profile_is_refused_before_anything_is_built() {
+    let root = scratch("profile");
+    let target = root.join("target");
+    refused(
+        xtask(&root)
+            .args(["run", "01", "--profile", "nonsense"])
+            .env("CARGO", "/nonexistent/cargo")
+            .env("CARGO_TARGET_DIR", &target),
+        "--profile takes fresh, docker-host or stub-resolver-only, not 'nonsense' \
+         (cargo xtask run --help)",
+    );
+    assert!(!target.exists(), "nothing was built or prepared");
 }
 
 #[test]
 fn missing_or_unknown_arguments() {
     let root = scratch("args");
-    one_line_error(&xtask(&root, &["check"]), "which step?");
-    one_line_error(
-        &xtask(&root, &["check", "01", "--frob"]),
-        "unknown option --frob",
-    );
-    one_line_error(
-        &xtask(&root, &["hint", "01", "--level", "9"]),
+    refused(
+        xtask(&root).args(["hint", "01", "--level", "9"]),
         "hint levels 1 to 3",
-    );
-    one_line_error(
-        &xtask(&root, &["hint", "01", "--level", "x"]),
-        "--level takes a number",
     );
 }
 
@@ -58,13 +321,13 @@ fn missing_or_unknown_arguments() {
 fn hints_come_one_level_at_a_time_and_are_remembered() {
     let root = scratch("hints");
     for (level, title) in [(1, "concept"), (2, "command"), (3, "code"), (3, "code")] {
-        let output = xtask(&root, &["hint", "01"]);
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success());
-        assert!(
-            stdout.starts_with(&format!("step 01 · hint {level} of 3 · {title}")),
-            "{stdout}"
-        );
+        xtask(&root)
+            .args(["hint", "01"])
+            .assert()
+            .success()
+            .stdout(predicate::str::starts_with(format!(
+                "step 01 · hint {level} of 3 · {title}"
+            )));
     }
     let progress = std::fs::read_to_string(root.join(".netlab-progress")).unwrap();
     assert!(progress.contains("01 hint=3"), "{progress}");
@@ -74,13 +337,7 @@ fn hints_come_one_level_at_a_time_and_are_remembered() {
 fn a_corrupt_progress_file_is_named() {
     let root = scratch("corrupt");
     std::fs::write(root.join(".netlab-progress"), "this is not progress\n").unwrap();
-    one_line_error(&xtask(&root, &["hint", "01"]), ".netlab-progress line 1");
-}
-
-fn stdout(output: &Output) -> String {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "stderr: {stderr}");
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    refused(xtask(&root).args(["hint", "01"]), ".netlab-progress line 1");
 }
 
 fn git(root: &Path, args: &[&str]) {
@@ -103,57 +360,10 @@ fn git(root: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
-/// Every verb, as the unknown-verb message lists them (so a new verb cannot be forgotten).
-fn verbs(root: &Path) -> Vec<String> {
-    let output = xtask(root, &["frobnicate"]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let list = stderr
-        .split("use one of ")
-        .nth(1)
-        .and_then(|rest| rest.split(" (").next())
-        .unwrap_or_else(|| panic!("no verb list in {stderr:?}"));
-    list.split(", ").map(str::to_string).collect()
-}
-
-#[test]
-fn every_verb_answers_help() {
-    let root = scratch("help");
-    let verbs = verbs(&root);
-    assert!(verbs.len() >= 11, "{verbs:?}");
-    let usage = stdout(&xtask(&root, &["--help"]));
-    for verb in &verbs {
-        for flag in ["--help", "-h"] {
-            let output = xtask(&root, &[verb, flag]);
-            assert_eq!(output.status.code(), Some(0), "{verb} {flag}");
-            let out = stdout(&output);
-            assert!(
-                out.starts_with(&format!("cargo xtask {verb}")),
-                "{verb} {flag}: {out}"
-            );
-        }
-        assert!(
-            usage.contains(&format!("\n  {verb} ")) || usage.contains(&format!("\n  {verb}\n")),
-            "{verb} is not in the usage: {usage}"
-        );
-    }
-    for verb in [
-        "status",
-        "reset NN",
-        "solution NN",
-        "watch NN",
-        "doctor [--json]",
-        "show [--lab PID]",
-    ] {
-        assert!(usage.contains(verb), "{usage}");
-    }
-    assert_eq!(stdout(&xtask(&root, &[])), usage);
-    assert_eq!(stdout(&xtask(&root, &["help"])), usage);
-}
-
 #[test]
 fn status_lists_the_steps_and_what_is_next() {
     let root = scratch("status");
-    let out = stdout(&xtask(&root, &["status"]));
+    let out = stdout(xtask(&root).arg("status"));
     assert!(out.contains("01    the network namespace"), "{out}");
     assert!(!out.contains("Step 01:"), "{out}");
     assert!(out.contains("0 of 3"), "{out}");
@@ -164,19 +374,14 @@ fn status_lists_the_steps_and_what_is_next() {
         "# mine\n01 hint=2 passed=2026-01-02 03:04\n",
     )
     .unwrap();
-    let out = stdout(&xtask(&root, &["status"]));
+    let out = stdout(xtask(&root).arg("status"));
     assert!(out.contains("yes 2026-01-02 03:04"), "{out}");
     assert!(out.contains("2 of 3"), "{out}");
     assert!(out.contains("all steps passed (1 of 1)"), "{out}");
     assert!(!out.contains("next:"), "{out}");
 
-    one_line_error(&xtask(&root, &["status", "01"]), "status takes no step");
-    one_line_error(
-        &xtask(&root, &["status", "--frob"]),
-        "unknown option --frob",
-    );
     std::fs::write(root.join(".netlab-progress"), "this is not progress\n").unwrap();
-    one_line_error(&xtask(&root, &["status"]), ".netlab-progress line 1");
+    refused(xtask(&root).arg("status"), ".netlab-progress line 1");
 }
 
 #[test]
@@ -184,8 +389,8 @@ fn reset_restores_the_committed_file() {
     let root = scratch("reset");
     let file = root.join("steps/01-netns/src/netns.rs");
     let original = std::fs::read_to_string(&file).unwrap();
-    one_line_error(
-        &xtask(&root, &["reset", "01", "--yes"]),
+    refused(
+        xtask(&root).args(["reset", "01", "--yes"]),
         "not a git checkout",
     );
 
@@ -194,39 +399,37 @@ fn reset_restores_the_committed_file() {
     git(&root, &["commit", "-q", "-m", "workshop"]);
     std::fs::write(&file, "my attempt\n").unwrap();
 
-    one_line_error(&xtask(&root, &["reset", "42"]), "unknown step '42'");
-    one_line_error(&xtask(&root, &["reset", "all"]), "one step, not all");
-    one_line_error(&xtask(&root, &["reset"]), "which step?");
-    let refused = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(["reset", "01"])
-        .env("NETLAB_ROOT", &root)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    one_line_error(&refused, "--yes");
+    refused(xtask(&root).args(["reset", "42"]), "unknown step '42'");
+    refused(xtask(&root).args(["reset", "all"]), "one step, not all");
+    refused(xtask(&root).arg("reset"), "which step?");
+    // Its stdin is a pipe (assert_cmd's), not a terminal: it cannot ask.
+    refused(xtask(&root).args(["reset", "01"]), "--yes");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "my attempt\n");
 
-    let out = stdout(&xtask(&root, &["reset", "01", "--yes"]));
-    assert!(out.contains("steps/01-netns/src"), "{out}");
+    xtask(&root)
+        .args(["reset", "01", "-y"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("steps/01-netns/src"));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), original);
 }
 
 #[test]
 fn solution_only_once_passed() {
     let root = scratch("solution");
-    one_line_error(
-        &xtask(&root, &["solution", "01"]),
+    refused(
+        xtask(&root).args(["solution", "01"]),
         "step 01 has not passed yet: `cargo xtask check 01` first, or --force to look anyway",
     );
-    one_line_error(&xtask(&root, &["solution", "42"]), "unknown step '42'");
-    one_line_error(&xtask(&root, &["solution", "all"]), "one step, not all");
+    refused(xtask(&root).args(["solution", "42"]), "unknown step '42'");
+    refused(xtask(&root).args(["solution", "all"]), "one step, not all");
 
     std::fs::write(
         root.join(".netlab-progress"),
         "01 hint=0 passed=2026-01-02 03:04\n",
     )
     .unwrap();
-    let out = stdout(&xtask(&root, &["solution", "01"]));
+    let out = stdout(xtask(&root).args(["solution", "01"]));
     assert!(
         out.contains("==> solutions/01-netns/src/netns.rs <=="),
         "{out}"
@@ -237,7 +440,7 @@ fn solution_only_once_passed() {
     assert!(out.contains("-    todo!"), "a diff from the TODOs: {out}");
 
     std::fs::write(root.join(".netlab-progress"), "").unwrap();
-    let forced = stdout(&xtask(&root, &["solution", "01", "--force"]));
+    let forced = stdout(xtask(&root).args(["solution", "01", "--force"]));
     assert!(forced.contains("CLONE_NEWNET"), "{forced}");
 }
 
@@ -255,23 +458,12 @@ fn show_without_a_lab_says_so_in_one_line() {
     let target = root.join("target");
     std::fs::create_dir_all(target.join("debug")).unwrap();
     std::os::unix::fs::symlink(&built, target.join("debug/checker")).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    xtask(&root)
         .args(["show", "--no-build"])
-        .env("NETLAB_ROOT", &root)
         .env("CARGO_TARGET_DIR", &target)
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(
-        stderr, "no lab is running: start one with `cargo xtask lab 05`\n",
-        "one line"
-    );
-    assert!(output.stdout.is_empty());
-    one_line_error(
-        &xtask(&root, &["show", "--lab", "me"]),
-        "--lab takes the PID of a lab",
-    );
-    one_line_error(&xtask(&root, &["show", "05"]), "unknown argument 05");
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("no lab is running: start one with `cargo xtask lab 05`\n")
+        .stderr(one_line("no lab is running"));
 }

@@ -5,19 +5,23 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn target() -> PathBuf {
     common::built_target(&["debug/checker"])
 }
 
-fn doctor(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
+fn doctor(args: &[&str]) -> assert_cmd::Command {
+    let mut command = assert_cmd::cargo::cargo_bin_cmd!("xtask");
+    command
         .arg("doctor")
         .args(args)
-        .env("CARGO_TARGET_DIR", target())
-        .output()
-        .unwrap()
+        .env("CARGO_TARGET_DIR", target());
+    command
+}
+
+fn run(args: &[&str]) -> Output {
+    doctor(args).output().expect("running xtask doctor")
 }
 
 const NAMES: [&str; 13] = [
@@ -38,7 +42,7 @@ const NAMES: [&str; 13] = [
 
 #[test]
 fn json_names_every_finding_and_agrees_with_the_text() {
-    let output = doctor(&["--json", "--no-build"]);
+    let output = run(&["--json", "--no-build"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: serde_json::Value =
         serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
@@ -67,7 +71,7 @@ fn json_names_every_finding_and_agrees_with_the_text() {
     assert_eq!(ready, !failed, "{stdout}");
     assert_eq!(output.status.code(), Some(if ready { 0 } else { 1 }));
 
-    let text = doctor(&["--no-build"]);
+    let text = run(&["--no-build"]);
     let out = String::from_utf8_lossy(&text.stdout);
     assert_eq!(text.status.code(), output.status.code(), "{out}");
     for name in NAMES.iter().filter(|n| names.contains(n)) {
@@ -85,14 +89,12 @@ fn json_names_every_finding_and_agrees_with_the_text() {
 
 #[test]
 fn bad_arguments_get_one_line() {
-    for (arg, words) in [
-        ("--frob", "unknown option --frob"),
-        ("01", "unexpected argument 01"),
-    ] {
-        let output = doctor(&[arg]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{stderr}");
-        assert_eq!(stderr.lines().count(), 1, "{stderr}");
-        assert!(stderr.contains(words), "{stderr}");
-    }
+    common::refused(
+        &mut doctor(&["--frob"]),
+        "unknown option --frob (cargo xtask doctor --help)",
+    );
+    common::refused(
+        &mut doctor(&["01"]),
+        "unexpected argument 01: doctor takes no step",
+    );
 }

@@ -99,12 +99,12 @@ fn no_static_busybox_is_one_clear_line() {
         ("/nonexistent/busybox", "busybox is missing"),
         ("/bin/sh", "is not statically linked"),
     ] {
-        let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args(["check", "01", "--solution", "--no-build"])
-            .env("CARGO_TARGET_DIR", &fresh)
-            .env("NETLAB_BUSYBOX", busybox)
-            .output()
-            .expect("running xtask");
-        common::one_line_error(&output, words);
+        common::refused(
+            assert_cmd::cargo::cargo_bin_cmd!("xtask")
+                .args(["check", "01", "--solution", "--no-build"])
+                .env("CARGO_TARGET_DIR", &fresh)
+                .env("NETLAB_BUSYBOX", busybox),
+            words,
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! serves a page and asks for it through the lab host's address (hairpin), so the port is
 //! really published.
 
-use std::process::Command;
+use predicates::prelude::*;
 
 #[test]
 fn run_publishes_a_port() {
@@ -10,7 +10,7 @@ fn run_publishes_a_port() {
                   for i in 1 2 3 4 5 6 7 8 9 10; do \
                     timeout 5 wget -qO- http://198.51.100.2:8080/ && exit 0; sleep 0.2; \
                   done; exit 1";
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    assert_cmd::cargo::cargo_bin_cmd!("xtask")
         .args([
             "run",
             "06",
@@ -22,28 +22,19 @@ fn run_publishes_a_port() {
             "-c",
             script,
         ])
-        .output()
-        .expect("running xtask");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success() && stdout.contains("hello from c1"),
-        "status {:?}\nstdout: {stdout}\nstderr: {stderr}",
-        output.status
-    );
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("hello from c1"));
 }
 
 #[test]
 fn a_bad_port_is_refused() {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+    assert_cmd::cargo::cargo_bin_cmd!("xtask")
         .args(["run", "06", "--solution", "-p", "80", "--", "true"])
-        .output()
-        .expect("running xtask");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "stderr: {stderr}");
-    assert!(
-        stderr.contains("HOSTPORT:CONTAINERPORT"),
-        "stderr: {stderr}"
-    );
-    assert!(!stderr.contains("panicked"), "stderr: {stderr}");
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("HOSTPORT:CONTAINERPORT")
+                .and(predicate::str::contains("panicked").not()),
+        );
 }

@@ -157,6 +157,11 @@ impl Starting {
             .ok()
     }
 
+    /// The step binary's PID (not its container's), to follow what it does (ptrace).
+    pub fn step_pid(&self) -> i32 {
+        self.process.id()
+    }
+
     /// Whether the step binary has ended already.
     pub fn has_ended(&mut self) -> bool {
         self.process.has_ended()

@@ -27,6 +27,11 @@ impl Process {
         }
     }
 
+    /// Its PID.
+    pub(super) fn id(&self) -> i32 {
+        self.child.id() as i32
+    }
+
     /// Whether it has ended.
     pub(super) fn has_ended(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(Some(_)))

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod residue;
+pub mod variant;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -318,4 +319,35 @@ until [ -s "$pid_file" ]; do
 done
 "#
     )
+}
+
+/// Asserts that the report `ran` of step `step` passes every one of its checks, in order;
+/// `what` names what was checked (`the solution of step 02`).
+pub fn assert_passes(step: &checks::catalog::Step, ran: &Ran, what: &str) {
+    let count = step.checks.len();
+    assert!(count > 0, "step {} has no checks", step.decl.id);
+    assert_eq!(ran.code, 0, "{what} fails:\n{}", ran.describe());
+    assert_eq!(
+        summary(&ran.stdout),
+        summary_of(count, 0),
+        "{what}:\n{}",
+        ran.describe()
+    );
+    let seen = entries(&ran.stdout);
+    let ids: Vec<String> = step.checks.iter().map(|c| step.id(c)).collect();
+    assert_eq!(
+        seen.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        ids,
+        "{what}:\n{}",
+        ran.describe()
+    );
+    for entry in &seen {
+        assert_eq!(
+            entry.tag,
+            "PASS",
+            "{what}: {} did not pass:\n{}",
+            entry.id,
+            ran.describe()
+        );
+    }
 }

@@ -18,9 +18,10 @@ pub use given::*;
 /// if it is there, containers may hang off it), and the host-wide settings: forwarding, NAT,
 /// and FORWARD rules that let the bridge's traffic through whatever the chain's policy.
 pub fn ensure_bridge() -> Result<()> {
-    // Two containers may start at once: "File exists" from the other one is fine.
-    if run_cmd!(ip link show dev $BRIDGE >/dev/null 2>&1).is_err()
-        && run_cmd!(ip link add $BRIDGE type bridge 2>/dev/null).is_err()
+    // Two containers may start at once and both find it missing: "File exists" from the
+    // second `add` means the other one made it, which is fine. Its own MAC address: without
+    // one, a bridge takes its lowest port's, and changes it when that container stops.
+    if run_cmd!(ip link add $BRIDGE address $BRIDGE_MAC type bridge 2>/dev/null).is_err()
         && run_cmd!(ip link show dev $BRIDGE >/dev/null 2>&1).is_err()
     {
         bail!("cannot create the bridge {BRIDGE}");

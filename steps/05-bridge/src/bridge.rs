@@ -14,9 +14,11 @@ pub use given::*;
 /// if it is there, containers may hang off it), and the host-wide settings: forwarding, NAT,
 /// and FORWARD rules that let the bridge's traffic through whatever the chain's policy.
 pub fn ensure_bridge() -> Result<()> {
-    // TODO: create the bridge BRIDGE unless it exists, give it GATEWAY/PREFIX and bring it up;
-    // turn on ip_forward; with ensure_rule, the MASQUERADE rule for SUBNET but not out of
-    // BRIDGE, and FORWARD ACCEPT for traffic in from and out to BRIDGE.
+    // TODO: create the bridge BRIDGE with its own MAC address BRIDGE_MAC (another container
+    // starting at the same moment may create it first: "File exists" is then fine), give it
+    // GATEWAY/PREFIX and bring it up; turn on ip_forward; with ensure_rule, the MASQUERADE
+    // rule for SUBNET but not out of BRIDGE, and FORWARD ACCEPT for traffic in from and out
+    // to BRIDGE.
     todo!("make the bridge {BRIDGE}, forwarding, NAT and the FORWARD rules")
 }
 

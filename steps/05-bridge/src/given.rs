@@ -15,6 +15,13 @@ use std::path::PathBuf;
 /// and last address a container may get, 10.0.0.2 and 10.0.0.254.
 pub use addresses::containers::{BRIDGE, FIRST, GATEWAY, LAST, PREFIX, SUBNET};
 
+/// The bridge's own MAC address, given when it is created (`ip link add netlab0 address
+/// BRIDGE_MAC type bridge`): locally administered (the second lowest bit of the first byte
+/// set, as Docker's `02:42:...`), so it is nobody's hardware. A bridge created without one
+/// takes the lowest MAC of its ports and changes it when that port goes: the containers'
+/// neighbour caches still hold the old one, and their traffic through the gateway stalls.
+pub const BRIDGE_MAC: &str = "02:42:0a:00:00:01";
+
 /// The name of the host's end of the container's veth pair: `veth` and the container's PID.
 pub fn host_end(pid: Pid) -> String {
     format!("veth{pid}")

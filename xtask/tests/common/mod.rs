@@ -4,11 +4,13 @@
 // Each test file uses its own part of this module.
 #![allow(dead_code)]
 
+use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 /// Step 01's files that the verbs read or write, copied into a scratch workshop.
 pub const STEP01_FILES: &[&str] = &[
+    "steps/01-netns/step.toml",
     "steps/01-netns/Cargo.toml",
     "steps/01-netns/step.toml",
     "steps/01-netns/hints.md",
@@ -18,11 +20,16 @@ pub const STEP01_FILES: &[&str] = &[
     "solutions/01-netns/src/netns.rs",
 ];
 
+/// The real workspace, this xtask's.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 /// A fresh scratch workshop `name` holding a copy of `STEP01_FILES`.
 pub fn scratch(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&root);
-    let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let real = workspace();
     for file in STEP01_FILES {
         let to = root.join(file);
         std::fs::create_dir_all(to.parent().expect("a file has a folder")).expect("mkdir");
@@ -30,6 +37,13 @@ pub fn scratch(name: &str) -> PathBuf {
             .unwrap_or_else(|e| panic!("copying {file} into {}: {e}", root.display()));
     }
     root
+}
+
+/// `cargo xtask` on the scratch workshop `root` (so the real progress file is never touched).
+pub fn xtask(root: &Path) -> assert_cmd::Command {
+    let mut command = assert_cmd::cargo::cargo_bin_cmd!("xtask");
+    command.env("NETLAB_ROOT", root);
+    command
 }
 
 /// `target/`, where this xtask was built; it must already hold `needed` (paths below it),
@@ -50,7 +64,20 @@ pub fn built_target(needed: &[&str]) -> PathBuf {
     target.to_path_buf()
 }
 
-/// Bad input: exit status 2 and one line on stderr containing `words`, never a panic.
+/// One line containing `words`, never a panic: what bad input gets on stderr.
+pub fn one_line(words: &str) -> impl Predicate<str> {
+    predicate::function(|text: &str| text.lines().count() == 1)
+        .and(predicate::str::contains(words.to_string()))
+        .and(predicate::str::contains("panicked").not())
+}
+
+/// Bad input: exit status 2 and [`one_line`] on stderr.
+pub fn refused(command: &mut assert_cmd::Command, words: &str) -> assert_cmd::assert::Assert {
+    command.assert().code(2).stderr(one_line(words))
+}
+
+/// Bad input: exit status 2 and one line on stderr containing `words`, never a panic (for
+/// tests that run xtask themselves).
 pub fn one_line_error(output: &Output, words: &str) {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");

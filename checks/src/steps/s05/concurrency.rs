@@ -1,20 +1,17 @@
 //! Containers started at the same moment: each gets an address of its own, and each shared
-//! rule is added once, because allocation and `ensure_rule` take the lock on `ipam/lock`.
+//! rule is added once. (That allocation holds its lock is proven, without a race, in
+//! [`super::lock`].)
 
-use super::ipam::{eth0_address, ipam, ipam_view, leases};
+use super::ipam::{eth0_address, ipam_view};
 use super::{observe, SLEEP};
 use crate::probe::{Probe, Running, Starting, START_LIMIT};
 use crate::verdict::{Outcome, Verdict};
-use anyhow::Context;
-use nix::fcntl::{Flock, FlockArg};
 use std::net::Ipv4Addr;
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// How many containers start at the same moment in `concurrent`.
 const AT_ONCE: usize = 8;
-/// How long a container must stay unstarted while the check holds the allocation lock.
-const LOCK_HELD: Duration = Duration::from_millis(1500);
 
 pub(super) fn concurrent(probe: &Probe) -> Verdict {
     let mut starting: Vec<Starting> = Vec::new();
@@ -96,55 +93,4 @@ fn all_running(probe: &Probe, starting: Vec<Starting>) -> Result<Vec<Running>, O
         thread::sleep(Duration::from_millis(5));
     }
     Ok(running.into_iter().flatten().collect())
-}
-
-pub(super) fn lock(probe: &Probe) -> Verdict {
-    // The race `concurrent` looks for is a matter of microseconds: an allocator without its
-    // lock passes it more often than not. Holding the lock ourselves shows it deterministically.
-    let dir = ipam(probe);
-    std::fs::create_dir_all(&dir).context("creating ipam/")?;
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(dir.join("lock"))
-        .context("opening ipam/lock")?;
-    let held = Flock::lock(file, FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .context("locking ipam/lock")?;
-    let mut first = probe.spawn("a", &[], SLEEP)?;
-    let deadline = Instant::now() + LOCK_HELD;
-    while Instant::now() < deadline {
-        if first.pid().is_some() || !leases(probe)?.is_empty() {
-            return Err(Outcome::failed(
-                "while another process holds the flock on $NETLAB_STATE/ipam/lock, a new \
-                 container waits: its allocation takes the same lock",
-                format!(
-                    "it allocated an address and started anyway\n{}",
-                    ipam_view(probe)
-                ),
-            ));
-        }
-        if first.has_ended() {
-            let finished = first.finish()?;
-            return Err(Outcome::failed(
-                "the container waits for the allocation lock",
-                format!("it ended at once:\n{}", finished.output()),
-            ));
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-    drop(held);
-    let started = observe::poll(START_LIMIT, || first.pid());
-    if started.is_none() {
-        if first.has_ended() {
-            first.finish()?;
-        }
-        return Err(Outcome::failed(
-            "once the lock is released, the waiting container starts",
-            format!("it did not start within {} s", START_LIMIT.as_secs()),
-        ));
-    }
-    first.stop()?;
-    Ok(())
 }

@@ -9,6 +9,9 @@ mod bridge;
 mod concurrency;
 mod ipam;
 mod lifecycle;
+mod lock;
+mod survivors;
+mod tracer;
 mod traffic;
 
 use super::observe;
@@ -16,10 +19,12 @@ use crate::catalog::{Check, LIMIT};
 use crate::probe::{stop_all, Probe, Running};
 use crate::verdict::Outcome;
 use bridge::bridge;
-use concurrency::{concurrent, lock};
-use ipam::addresses;
+use concurrency::concurrent;
+use ipam::{addresses, exhausted};
 use lab::Profile;
 use lifecycle::{cleanup, crash, stop_one};
+use lock::lock;
+use survivors::survivors;
 use std::time::Duration;
 use traffic::{docker_host, internet, ping_each_other, source_address};
 
@@ -32,7 +37,8 @@ const TEARDOWN: Duration = Duration::from_secs(3);
 pub const CHECKS: &[Check] = &[
     Check {
         name: "addresses",
-        title: "three containers get three different addresses of 10.0.0.0/24 on eth0",
+        title: "three containers get three different addresses of 10.0.0.0/24 on eth0, and \
+                their loopback",
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
@@ -79,6 +85,15 @@ pub const CHECKS: &[Check] = &[
         run: stop_one,
     },
     Check {
+        name: "survivors",
+        title: "when the container on the bridge's lowest-MAC port stops, the bridge keeps its \
+                MAC and the others keep working; a new one gets an address nobody has",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: survivors,
+    },
+    Check {
         name: "concurrent",
         title: "eight containers started at the same moment get eight different addresses \
                 and add each shared rule once",
@@ -89,11 +104,21 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         name: "lock",
-        title: "allocation waits while another process holds the flock on ipam/lock",
+        title: "allocation waits for the flock on ipam/lock, and holds it from reading the \
+                records to writing its own",
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
         run: lock,
+    },
+    Check {
+        name: "exhausted",
+        title: "with every address from 10.0.0.2 to 10.0.0.254 taken, a new container is \
+                refused (never .0, .1 nor .255)",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: exhausted,
     },
     Check {
         name: "crash",

@@ -7,7 +7,7 @@ use super::{lab_view, observe, start_all, stop_all};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
-use lab::addresses::containers::{BRIDGE, FIRST, GATEWAY};
+use lab::addresses::containers::{BRIDGE, FIRST, GATEWAY, SUBNET};
 use lab::addresses::{HOST_ADDR, HOST_UPLINK, WEB_ADDR};
 use lab::netcmd;
 use lab::state::netfilter::Packet;
@@ -15,6 +15,9 @@ use std::net::Ipv4Addr;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
+/// Another address of the lab host's uplink network, as a host with two addresses would send
+/// from.
+const OTHER_HOST_ADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 3);
 /// The port of the container-to-container TCP check.
 const PORT: &str = "7000";
 
@@ -114,7 +117,31 @@ pub(super) fn internet(probe: &Probe) -> Verdict {
     for container in &running {
         web(container)?;
     }
+    own_traffic_untouched()?;
     stop_all(running)
+}
+
+/// A negative probe: what the lab host sends from another of its addresses (a host has
+/// several) keeps its source address; the containers' NAT is for their subnet alone.
+fn own_traffic_untouched() -> Verdict {
+    let host = observe::host()?;
+    let own = Packet::tcp(OTHER_HOST_ADDR, WEB_ADDR, 80).oif(HOST_UPLINK);
+    let rules = observe::snat_rules(&host, &own);
+    if !rules.is_empty() {
+        return Err(Outcome::failed(
+            format!(
+                "the lab host's own traffic from another of its addresses ({OTHER_HOST_ADDR}) \
+                 leaving {HOST_UPLINK} is not masqueraded: the containers' MASQUERADE rule is \
+                 for their subnet alone (`-s {SUBNET}`)"
+            ),
+            format!(
+                "{}\nrules that would rewrite it:\n{}",
+                observe::snat_explained(&host, &own),
+                observe::rules_lines(&rules)
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub(super) fn docker_host(probe: &Probe) -> Verdict {
@@ -130,15 +157,22 @@ pub(super) fn docker_host(probe: &Probe) -> Verdict {
 /// Busybox's ping from one container to another's address.
 pub(super) fn ping(probe: &Probe, from: &Running, to: &Running) -> Verdict {
     let target = address_of(to)?;
+    ping_address(probe, from, target, &format!("container {} ({target})", to.name))
+}
+
+/// Busybox's ping from a container to its gateway, the bridge.
+pub(super) fn ping_gateway(probe: &Probe, from: &Running) -> Verdict {
+    ping_address(probe, from, GATEWAY, &format!("its gateway {BRIDGE} ({GATEWAY})"))
+}
+
+/// Busybox's ping from `from` to `target` (`whom`, for the report).
+fn ping_address(probe: &Probe, from: &Running, target: Ipv4Addr, whom: &str) -> Verdict {
     let ping = from.exec("ping", &["-c", "1", "-W", "2", &target.to_string()])?;
     if !ping.status.success() {
         let source = source_of(from);
         let packet = Packet::icmp(source, target).iif(BRIDGE).oif(BRIDGE);
         return Err(Outcome::failed(
-            format!(
-                "container {} pings container {} ({target})",
-                from.name, to.name
-            ),
+            format!("container {} pings {whom}", from.name),
             format!(
                 "container# ping -c1 -W2 {target}\n{}\n{}\n{}",
                 observe::text(&ping),
@@ -151,7 +185,7 @@ pub(super) fn ping(probe: &Probe, from: &Running, to: &Running) -> Verdict {
 }
 
 /// wget of the lab's web page from inside `container`; the server must see the lab host.
-fn web(container: &Running) -> Verdict {
+pub(super) fn web(container: &Running) -> Verdict {
     let url = format!("http://{WEB_ADDR}/");
     let wget = container.exec("timeout", &["5", "wget", "-qO-", &url])?;
     let page = String::from_utf8_lossy(&wget.stdout).into_owned();

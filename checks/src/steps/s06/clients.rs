@@ -1,7 +1,7 @@
 //! The clients of the published ports: real sockets from the lab's internet and the lab host,
 //! busybox's wget from a container.
 
-use super::observe;
+use super::{observe, page_of};
 use crate::probe::{Probe, Running};
 use crate::sockets;
 use crate::verdict::{Outcome, Verdict};
@@ -24,26 +24,35 @@ fn from_the_internet(probe: &Probe, port: u16) -> Result<String> {
 /// Fails unless `GET http://198.51.100.2:PORT/` from the lab's internet gets the page of
 /// container `name`.
 pub(super) fn internet_gets(probe: &Probe, port: u16, name: &str) -> Verdict {
+    internet_gets_page(probe, port, &page_of(name, 80))
+}
+
+/// Fails unless `GET http://198.51.100.2:PORT/` from the lab's internet gets `page`.
+pub(super) fn internet_gets_page(probe: &Probe, port: u16, page: &str) -> Verdict {
     let got = from_the_internet(probe, port);
-    expect_page(probe, "from the lab's internet", HOST_ADDR, port, got, name)
+    expect_page(probe, "from the lab's internet", HOST_ADDR, port, got, page)
+}
+
+/// `GET http://198.51.100.2:PORT/` from the lab's internet: the body, or why there is none.
+pub(super) fn internet_get(probe: &Probe, port: u16) -> Result<String> {
+    from_the_internet(probe, port)
 }
 
 /// Fails unless `GET http://HOST:PORT/` from the lab host gets the page of container `name`.
 pub(super) fn host_gets(probe: &Probe, from: &str, host: Ipv4Addr, port: u16, name: &str) -> Verdict {
     let got = sockets::http_get(SocketAddr::from((host, port)));
-    expect_page(probe, from, host, port, got, name)
+    expect_page(probe, from, host, port, got, &page_of(name, 80))
 }
 
-/// Fails unless `got` is the page of container `name`.
+/// Fails unless `got` is `page`.
 fn expect_page(
     probe: &Probe,
     from: &str,
     host: Ipv4Addr,
     port: u16,
     got: Result<String>,
-    name: &str,
+    page: &str,
 ) -> Verdict {
-    let page = format!("page of {name}");
     match got {
         Ok(body) if body.trim() == page => Ok(()),
         other => Err(Outcome::failed(
@@ -57,27 +66,38 @@ fn expect_page(
 /// lab host's address.
 pub(super) fn expect_wget(probe: &Probe, client: &Running, port: u16, name: &str) -> Verdict {
     let url = format!("http://{HOST_ADDR}:{port}/");
-    let page = format!("page of {name}");
-    let wget = client.exec("timeout", &["5", "wget", "-qO-", &url])?;
-    let body = String::from_utf8_lossy(&wget.stdout).trim().to_string();
-    if wget.status.success() && body == page {
-        return Ok(());
+    let page = page_of(name, 80);
+    match wget(client, &url)? {
+        Ok(body) if body.trim() == page => Ok(()),
+        other => Err(Outcome::failed(
+            format!(
+                "container# wget -qO- {url} in container {} returns '{page}'",
+                client.name
+            ),
+            format!("{}\n{}", wget_said(&url, &other), probe.diagram()),
+        )),
     }
-    Err(Outcome::failed(
-        format!(
-            "container# wget -qO- {url} in container {} returns '{page}'",
-            client.name
-        ),
-        format!(
-            "{}\n{}",
-            if observe::killed_by_timeout(&wget.status) {
-                "no answer within 5 s".to_string()
-            } else {
-                format!("container# wget -qO- {url}\n{}", observe::text(&wget))
-            },
-            probe.diagram()
-        ),
-    ))
+}
+
+/// busybox `wget -qO- URL` in `client` (under `timeout 5`): the body, or what it said.
+pub(super) fn wget(client: &Running, url: &str) -> anyhow::Result<Result<String, String>> {
+    let wget = client.exec("timeout", &["5", "wget", "-qO-", url])?;
+    if wget.status.success() {
+        return Ok(Ok(String::from_utf8_lossy(&wget.stdout).into_owned()));
+    }
+    Ok(Err(if observe::killed_by_timeout(&wget.status) {
+        "no answer within 5 s".to_string()
+    } else {
+        observe::text(&wget)
+    }))
+}
+
+/// What a wget got, for reports.
+pub(super) fn wget_said(url: &str, got: &Result<String, String>) -> String {
+    match got {
+        Ok(body) => format!("container# wget -qO- {url}\n{}", body.trim_end()),
+        Err(said) => format!("container# wget -qO- {url}\n{said}"),
+    }
 }
 
 /// What a client got, for reports.

@@ -2,7 +2,7 @@
 //! and on the bridge only (CVE-2020-8558).
 
 use super::clients::host_gets;
-use super::{observe, serve, stop_all, with_more};
+use super::{observe, serve, stop_all, with_more, WEB};
 use crate::probe::Probe;
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::containers::BRIDGE;
@@ -11,7 +11,7 @@ use lab::state::Netns;
 use std::net::Ipv4Addr;
 
 pub(super) fn localhost(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     if let Err(e) = host_gets(probe, "from the lab host", Ipv4Addr::LOCALHOST, 8080, "web") {
         return Err(with_more(
             e,
@@ -22,7 +22,7 @@ pub(super) fn localhost(probe: &Probe) -> Verdict {
 }
 
 pub(super) fn localnet_scope(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     let host = observe::host()?;
     let wide = widened_localnet(&host);
     if !wide.is_empty() {

@@ -4,22 +4,27 @@
 
 mod clients;
 mod localnet;
+mod lock;
+mod negative;
+mod ports;
 mod rules;
 
 use super::observe;
 use crate::catalog::{Check, LIMIT};
 use crate::probe::{stop_all, Probe, Running};
-use crate::sockets;
 use crate::verdict::{Outcome, Verdict};
-use anyhow::Context;
-use clients::{expect_wget, host_gets, internet_gets, internet_netns, said};
+use clients::{expect_wget, host_gets, internet_gets};
 use lab::addresses::containers::BRIDGE;
 use lab::addresses::HOST_ADDR;
+use lab::state::netfilter::Packet;
+use lab::state::Start;
 use lab::Profile;
 use localnet::{localhost, localnet_scope};
+use lock::publish_lock;
+use negative::{remote_port, source_kept, unpublished};
+use ports::every_port;
 use rules::{cleanup, conflict, stale};
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::path::PathBuf;
+use std::net::Ipv4Addr;
 use std::time::Duration;
 
 /// How long a container's httpd may take to answer once the container runs.
@@ -112,6 +117,50 @@ pub const CHECKS: &[Check] = &[
         run: stale,
     },
     Check {
+        name: "remote-port",
+        title: "while a container publishes 8080, 203.0.113.80:8080 from another container and \
+                from the lab host is still answered by the remote web server",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: remote_port,
+    },
+    Check {
+        name: "unpublished",
+        title: "a port nobody published is untouched: 198.51.100.2:8081 is not the container's, \
+                the lab host's 127.0.0.1:8081 is not translated",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: unpublished,
+    },
+    Check {
+        name: "every-port",
+        title: "-p 8080:80 -p 8081:81 -p 5353:53/udp: each port reaches its own container port, \
+                and the UDP one publishes no TCP",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: every_port,
+    },
+    Check {
+        name: "source-kept",
+        title: "the published container sees its clients' own addresses: the lab's internet \
+                through 8080, another container reaching it directly",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: source_kept,
+    },
+    Check {
+        name: "publish-lock",
+        title: "publishing waits for the lock on ipam/lock and then sees a port published meanwhile",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: publish_lock,
+    },
+    Check {
         name: "docker-host",
         title: "with FORWARD policy DROP, the published port answers; the policy stays DROP",
         hint: 1,
@@ -121,8 +170,9 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         name: "cleanup",
-        title: "after the containers ended: no DNAT rule, no rule of theirs, route_localnet \
-                still 0 on all and eth0",
+        title: "after the containers ended, their ports (8080, 8081, 5353/udp: each seen \
+                published first) are translated no more, no rule of theirs is left, \
+                route_localnet still 0 on all and eth0",
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
@@ -130,27 +180,30 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
+/// `-p 8080:80`, the publication most checks use.
+const WEB: &[&str] = &["-p", "8080:80"];
+
 fn from_internet(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     internet_gets(probe, 8080, "web")?;
     stop_all(vec![web])
 }
 
 fn from_host(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     host_gets(probe, "from the lab host", HOST_ADDR, 8080, "web")?;
     stop_all(vec![web])
 }
 
 fn from_container(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     let client = probe.start("client", SLEEP)?;
     expect_wget(probe, &client, 8080, "web")?;
     stop_all(vec![client, web])
 }
 
 fn hairpin(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     if let Err(e) = expect_wget(probe, &web, 8080, "web") {
         return Err(with_more(e, &observe::or_error(bridge_view(&web))));
     }
@@ -158,42 +211,31 @@ fn hairpin(probe: &Probe) -> Verdict {
 }
 
 fn two_ports(probe: &Probe) -> Verdict {
-    let one = serve(probe, "one", "8080:80")?;
-    let two = serve(probe, "two", "8081:80")?;
+    let one = serve(probe, "one", &["-p", "8080:80"])?;
+    let two = serve(probe, "two", &["-p", "8081:80"])?;
     for (port, name) in [(8080, "one"), (8081, "two")] {
         internet_gets(probe, port, name)?;
     }
-    stop_all(vec![one, two])
+    // A survivor: once one has ended, two's port still reaches two.
+    one.stop()?;
+    internet_gets(probe, 8081, "two").map_err(|e| {
+        with_more(
+            e,
+            "after container one ended (its port 8080 unpublished), container two's 8081 must \
+             still be published",
+        )
+    })?;
+    stop_all(vec![two])
 }
 
 fn udp(probe: &Probe) -> Verdict {
     let dns = probe.start_with("dns", &["-p", "5353:53/udp"], SLEEP)?;
-    // The container's port 53 is answered by a socket of this check, opened in its namespace.
-    let netns = PathBuf::from(format!("/proc/{}/ns/net", dns.pid));
-    let socket = sockets::in_netns(netns, || UdpSocket::bind(("0.0.0.0", 53)))?
-        .context("binding port 53 in the container's namespace")?;
-    sockets::udp_answer(socket, "answer of dns".to_string());
-    let to = SocketAddr::from((HOST_ADDR, 5353));
-    let asked = sockets::in_netns(internet_netns(probe), move || {
-        sockets::udp_ask(to, "question")
-    })?;
-    match asked {
-        Ok(answer) if answer.starts_with("answer of dns") => {}
-        other => {
-            return Err(Outcome::failed(
-                format!(
-                    "a datagram from the lab's internet to {to} reaches port 53 of container dns, \
-                     and its answer comes back"
-                ),
-                format!("{}\n{}", said(&other), probe.diagram()),
-            ))
-        }
-    }
+    ports::expect_udp(probe, &dns, 5353, 53)?;
     stop_all(vec![dns])
 }
 
 fn docker_host(probe: &Probe) -> Verdict {
-    let web = serve(probe, "web", "8080:80")?;
+    let web = serve(probe, "web", WEB)?;
     let client = probe.start("client", SLEEP)?;
     internet_gets(probe, 8080, "web").map_err(|e| {
         with_more(
@@ -212,28 +254,55 @@ fn docker_host(probe: &Probe) -> Verdict {
     stop_all(vec![client, web])
 }
 
-/// Starts container `name` publishing `ports` with a web server on port 80 serving
-/// `page of NAME`, and waits until the server answers inside it.
-fn serve(probe: &Probe, name: &str, ports: &str) -> Result<Running, Outcome> {
-    let script = format!(
-        "mkdir -p /tmp/www && echo 'page of {name}' > /tmp/www/index.html && \
-         exec httpd -f -p 80 -h /tmp/www"
-    );
-    let running = probe.start_with(name, &["-p", ports], &["sh", "-c", &script])?;
-    let answered = observe::poll(SERVER_START, || {
-        let wget = running
-            .exec("timeout", &["2", "wget", "-qO-", "http://127.0.0.1/"])
-            .ok()?;
-        wget.status.success().then_some(())
-    });
-    if answered.is_none() {
-        return Err(Outcome::LabError {
-            message: format!(
-                "the web server of container {name} did not answer on 127.0.0.1:80 inside it \
-                 within {} s",
-                SERVER_START.as_secs()
-            ),
+/// Starts container `name` with the options `options` (`-p 8080:80`) and a web server on
+/// port 80 serving `page of NAME`, and waits until the server answers inside it.
+fn serve(probe: &Probe, name: &str, options: &[&str]) -> Result<Running, Outcome> {
+    serve_on(probe, name, options, &[80])
+}
+
+/// The page the web server of container `name` serves on its port `port`: `page of NAME`
+/// on 80, `page of NAME port PORT` on any other.
+fn page_of(name: &str, port: u16) -> String {
+    match port {
+        80 => format!("page of {name}"),
+        _ => format!("page of {name} port {port}"),
+    }
+}
+
+/// [`serve`] with a web server on each of `ports` (each serving [`page_of`] it).
+fn serve_on(
+    probe: &Probe,
+    name: &str,
+    options: &[&str],
+    ports: &[u16],
+) -> Result<Running, Outcome> {
+    let servers: Vec<String> = ports
+        .iter()
+        .map(|port| {
+            format!(
+                "mkdir -p /tmp/www{port} && echo '{}' > /tmp/www{port}/index.html && \
+                 httpd -p {port} -h /tmp/www{port}",
+                page_of(name, *port)
+            )
+        })
+        .collect();
+    let script = format!("{} && exec sleep 600", servers.join(" && "));
+    let running = probe.start_with(name, options, &["sh", "-c", &script])?;
+    for port in ports {
+        let url = format!("http://127.0.0.1:{port}/");
+        let answered = observe::poll(SERVER_START, || {
+            let wget = running.exec("timeout", &["2", "wget", "-qO-", &url]).ok()?;
+            wget.status.success().then_some(())
         });
+        if answered.is_none() {
+            return Err(Outcome::LabError {
+                message: format!(
+                    "the web server of container {name} did not answer on 127.0.0.1:{port} \
+                     inside it within {} s",
+                    SERVER_START.as_secs()
+                ),
+            });
+        }
     }
     Ok(running)
 }
@@ -246,16 +315,41 @@ fn address(container: &Running) -> Option<Ipv4Addr> {
 
 /// The hairpin mode of every port of the bridge, the publishing container's first.
 fn bridge_view(web: &Running) -> anyhow::Result<String> {
-    let host = observe::host_network()?;
+    let host = observe::host()?;
     let inside = observe::inside(web)?;
     let mut lines = Vec::new();
     if let Some((end, _)) = observe::cable(&host, &inside) {
         if !end.hairpin {
             lines.push(format!(
-                "hairpin mode is off on {} (container {}'s port of {BRIDGE}): a frame cannot \
-                 leave the bridge by the port it came in by",
+                "no hairpin mode: hairpin mode is off on {} (container {}'s port of {BRIDGE}): \
+                 a frame cannot leave the bridge by the port it came in by",
                 end.name, web.name
             ));
+        }
+    }
+    if let Some(own) = address(web) {
+        let trace = host.trace(
+            Start::Arrives(BRIDGE.to_string()),
+            Packet::tcp(own, HOST_ADDR, 8080),
+        );
+        match (&trace.dnat, &trace.snat) {
+            (None, _) => lines.push(format!(
+                "the connection {own} → {HOST_ADDR}:8080 from container {} is not translated \
+                 to it at all",
+                web.name
+            )),
+            (Some(_), None) => lines.push(format!(
+                "no hairpin masquerade: the connection {own} → {HOST_ADDR}:8080, translated to \
+                 {}:{}, leaves by {} with its source {own} kept, so container {} answers \
+                 itself directly and the reply never matches the connection it opened",
+                trace.packet.dst,
+                trace.packet.dport,
+                trace.out_of().unwrap_or("?"),
+                web.name
+            )),
+            (Some(_), Some((nat, at))) => {
+                lines.push(format!("the hairpin connection is source-NATed: {nat} by {at}"))
+            }
         }
     }
     lines.push(format!("the ports of {BRIDGE} (hairpin mode of each):"));

@@ -1,0 +1,313 @@
+//! `xtask bench-lab --runs N BIN_DIR`, run by `checker run` on a lab host: the table rows of
+//! the container measurements, on stdout. What is measured comes from the steps' declarations:
+//! each step with a `[bench]` table in its step.toml, its solution and (where it declares one)
+//! its reference adapter, started with the table's `start` options.
+
+use super::{describe, median, ms};
+use crate::cli;
+use crate::workspace::{self, Paths, Step};
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+/// How many containers the flat-cost measurement keeps running at once.
+const CONTAINERS: usize = 100;
+
+/// A binary whose container starts are timed: a step's solution, or its reference adapter.
+struct Subject {
+    /// The binary's name: `solution05`, `cni05`.
+    name: String,
+    binary: PathBuf,
+    /// The options of `run` its containers get (`[bench] start`: `-p 8080:80`).
+    start: Vec<String>,
+    /// What the cost over the baseline is called (`[bench] measures`: `attach`).
+    measures: String,
+    /// For a reference adapter: the step it does, and the index of that step's solution.
+    reference_of: Option<(String, usize)>,
+}
+
+impl Subject {
+    /// `container start -p 8080:80, solution06`
+    fn what(&self) -> String {
+        let options = if self.start.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.start.join(" "))
+        };
+        match &self.reference_of {
+            None => format!("container start{options}, {}", self.name),
+            Some((step, _)) => format!(
+                "container start{options}, {} (step {step}'s reference)",
+                self.name
+            ),
+        }
+    }
+}
+
+pub fn in_lab(args: cli::BenchLab) -> Result<ExitCode> {
+    let state = std::env::var_os("NETLAB_STATE")
+        .map(PathBuf::from)
+        .context("bench-lab runs inside a lab (NETLAB_STATE is not set)")?;
+    let steps = workspace::steps(&Paths::new())?;
+    let lab = Lab { state };
+    let baseline = args.bin_dir.join("fixture-fail");
+    let runs = args.runs.max(3);
+    let mut out = String::new();
+
+    let (subjects, not_measured) = subjects(&lab, &steps, &args.bin_dir)?;
+    // One container at a time: the baseline and every binary in turn, so that any drift of
+    // the machine touches them alike. The baseline is a container with a network namespace
+    // and no networking: what is left is the attaching (and publishing).
+    let mut base = Vec::new();
+    let mut times: Vec<Vec<Duration>> = vec![Vec::new(); subjects.len()];
+    for i in 0..runs {
+        base.push(lab.cycle(&baseline, &[], &format!("base{i}"))?);
+        for (subject, times) in subjects.iter().zip(&mut times) {
+            times.push(lab.cycle(
+                &subject.binary,
+                &subject.start,
+                &format!("{}-{i}", subject.name),
+            )?);
+        }
+    }
+    base.sort();
+    times.iter_mut().for_each(|t| t.sort());
+    let cost = |times: &[Duration]| ms(median(times).saturating_sub(median(&base)));
+    out.push_str(&format!(
+        "| container start, no networking (baseline) | {} | | |\n",
+        describe(&base)
+    ));
+    for (subject, mine) in subjects.iter().zip(&times) {
+        let compared = match &subject.reference_of {
+            Some((_, solution)) => format!(
+                ", {}/{} {:.2}",
+                subject.name,
+                subjects[*solution].name,
+                cost(mine) / cost(&times[*solution]).max(0.001)
+            ),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "| {} | {} | | {} {:.1} ms{compared} |\n",
+            subject.what(),
+            describe(mine),
+            subject.measures,
+            cost(mine),
+        ));
+    }
+    out.push_str(&not_measured);
+
+    // The first benchmarked step: its memory, and a hundred containers at once.
+    let first: Vec<&Subject> = subjects
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| *i == 0 || s.reference_of.as_ref().is_some_and(|r| r.1 == 0))
+        .map(|(_, s)| s)
+        .collect();
+    if let Some(solution) = first.first() {
+        out.push_str(&memory(&lab, solution)?);
+        for subject in &first {
+            out.push_str(&many(&lab, subject, &baseline)?);
+        }
+    }
+    print!("{out}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every benchmarked step's solution and reference adapter, warmed up; the rows of the
+/// references that cannot start a container here (not built, or the tools they drive are
+/// missing), which are not measured.
+fn subjects(lab: &Lab, steps: &[Step], bin_dir: &Path) -> Result<(Vec<Subject>, String)> {
+    let mut subjects = Vec::new();
+    let mut not_measured = String::new();
+    for step in steps {
+        let Some(bench) = &step.bench else { continue };
+        let solution = Subject {
+            name: step.binary(true),
+            binary: bin_dir.join(step.binary(true)),
+            start: bench.start.clone(),
+            measures: bench.measures.clone(),
+            reference_of: None,
+        };
+        lab.cycle(
+            &solution.binary,
+            &solution.start,
+            &format!("warm-{}", solution.name),
+        )?;
+        let index = subjects.len();
+        subjects.push(solution);
+        let Some(reference) = &step.reference else {
+            continue;
+        };
+        let subject = Subject {
+            name: reference.clone(),
+            binary: bin_dir.join(reference),
+            start: bench.start.clone(),
+            measures: bench.measures.clone(),
+            reference_of: Some((step.id.clone(), index)),
+        };
+        match lab.cycle(
+            &subject.binary,
+            &subject.start,
+            &format!("warm-{reference}"),
+        ) {
+            Ok(_) => subjects.push(subject),
+            Err(e) => not_measured.push_str(&format!(
+                "| {} | (not measured: {}) | | |\n",
+                subject.what(),
+                format!("{e:#}").replace('|', "/")
+            )),
+        }
+    }
+    Ok((subjects, not_measured))
+}
+
+/// Resident memory: the lab's first process, an idle container and its step binary.
+fn memory(lab: &Lab, solution: &Subject) -> Result<String> {
+    let idle = lab.start(&solution.binary, &solution.start, "idle")?;
+    // The PID file is written as the container is released: wait for its command to run.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline
+        && !std::fs::read(format!("/proc/{}/cmdline", idle.pid))
+            .is_ok_and(|c| c.starts_with(b"sleep"))
+    {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let rss_lab = rss(1);
+    let rss_container = rss(idle.pid);
+    let rss_step = rss(idle.step.id() as i32);
+    idle.stop()?;
+    Ok(format!(
+        "| VmRSS of the lab process (its PID 1) | {rss_lab} | | |\n\
+         | VmRSS of one idle container (sleep) | {rss_container} | | |\n\
+         | VmRSS of its step binary ({}, waiting) | {rss_step} | | |\n",
+        solution.name
+    ))
+}
+
+/// A hundred containers at once: the cost of starting one must not grow. Each of the first
+/// and last ten starts follows a baseline start at the same fill, so that what grows with the
+/// number of running containers (processes, namespaces) and what grows with the step's own
+/// networking can be told apart.
+fn many(lab: &Lab, subject: &Subject, baseline: &Path) -> Result<String> {
+    let name = &subject.name;
+    let mut running = Vec::new();
+    let (mut times, mut bases) = (Vec::new(), Vec::new());
+    for i in 0..CONTAINERS {
+        if !(10..CONTAINERS - 10).contains(&i) {
+            bases.push(lab.cycle(baseline, &[], &format!("{name}-base{i}"))?);
+        }
+        let start = Instant::now();
+        let started = lab.start(&subject.binary, &subject.start, &format!("{name}-many{i}"))?;
+        times.push(start.elapsed());
+        running.push(started);
+    }
+    for container in running {
+        container.stop()?;
+    }
+    let window = |from: usize, all: &[Duration]| {
+        let mut part: Vec<Duration> = all[from..from + 10].to_vec();
+        part.sort();
+        part
+    };
+    let (first, last) = (window(0, &times), window(CONTAINERS - 10, &times));
+    let (base_first, base_last) = (window(0, &bases), window(10, &bases));
+    let cost_first = median(&first).saturating_sub(median(&base_first));
+    let cost_last = median(&last).saturating_sub(median(&base_last));
+    let measures = &subject.measures;
+    Ok(format!(
+        "| {name}: containers 1-10 of {CONTAINERS} | {} | | {measures} {:.1} ms (baseline \
+         {:.1} ms) |\n\
+         | {name}: containers 91-100 of {CONTAINERS} | {} | flat | {measures} {:.1} ms \
+         (baseline {:.1} ms): {:.2} to 1-10 |\n",
+        describe(&first),
+        ms(cost_first),
+        ms(median(&base_first)),
+        describe(&last),
+        ms(cost_last),
+        ms(median(&base_last)),
+        ms(cost_last) / ms(cost_first).max(0.001),
+    ))
+}
+
+/// The lab the container measurements run in.
+struct Lab {
+    state: PathBuf,
+}
+
+/// A running container and its step binary.
+struct Started {
+    step: Child,
+    pid: i32,
+}
+
+impl Lab {
+    /// Starts `binary run --name NAME OPTIONS... -- sleep 600`; returns once the container
+    /// runs.
+    fn start(&self, binary: &Path, options: &[String], name: &str) -> Result<Started> {
+        let pid_file = self.state.join("containers").join(name).join("pid");
+        let mut step = Command::new(binary)
+            .args(["run", "--name", name])
+            .args(options)
+            .args(["--", "sleep", "600"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(pid) = std::fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|t| t.trim().parse().ok())
+            {
+                return Ok(Started { step, pid });
+            }
+            if let Some(status) = step.try_wait()? {
+                bail!("{} {name} ended at once ({status})", binary.display());
+            }
+            if Instant::now() > deadline {
+                let _ = step.kill();
+                let _ = step.wait();
+                bail!("{} {name} did not start within 30 s", binary.display());
+            }
+            std::thread::sleep(Duration::from_micros(500));
+        }
+    }
+
+    /// Starts a container, stops it; returns the time it took to run.
+    fn cycle(&self, binary: &Path, options: &[String], name: &str) -> Result<Duration> {
+        let start = Instant::now();
+        let started = self.start(binary, options, name)?;
+        let took = start.elapsed();
+        started.stop()?;
+        Ok(took)
+    }
+}
+
+impl Started {
+    /// SIGTERM to the step binary, as a user stops a container; waits for its cleanup.
+    fn stop(mut self) -> Result<()> {
+        let pid = nix::unistd::Pid::from_raw(self.step.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let status = self.step.wait().context("waiting for a step binary")?;
+        // 143: the container was stopped by the signal, as asked.
+        if !status.success() && status.code() != Some(143) && status.code() != Some(137) {
+            bail!("a step binary ended badly when stopped ({status})");
+        }
+        Ok(())
+    }
+}
+
+/// `VmRSS` of a process, as /proc shows it (`123 kB`).
+fn rss(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:").map(|v| v.trim().to_string()))
+        })
+        .unwrap_or_else(|| "?".to_string())
+}

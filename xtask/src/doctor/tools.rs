@@ -1,0 +1,90 @@
+//! The tools the workshop needs on the machine, found on PATH (with the sbin folders, where
+//! `ip` and `iptables` live, even when an ordinary user's PATH lacks them).
+
+use super::{Finding, Status};
+use crate::rootfs;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// The sbin folders, searched after PATH.
+const SBIN: [&str; 3] = ["/usr/local/sbin", "/usr/sbin", "/sbin"];
+
+/// Where a program is: on PATH, else in an sbin folder.
+pub fn find(program: &str) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|path| std::env::split_paths(&path).collect())
+        .unwrap_or_default();
+    dirs.extend(SBIN.iter().map(PathBuf::from));
+    let search: OsString = std::env::join_paths(dirs).ok()?;
+    which::which_in_global(program, Some(search)).ok()?.next()
+}
+
+/// Runs a tool found by [`find`], returning its output (stdout and stderr) when it succeeds.
+pub fn run(program: &str, args: &[&str]) -> Option<String> {
+    let output = Command::new(find(program)?).args(args).output().ok()?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.status.success().then_some(text)
+}
+
+/// A tool: its path, and its version line when `version_args` may run it here.
+pub fn tool(name: &str, program: &str, version_args: Option<&[&str]>, install: &str) -> Finding {
+    let fix = format!("install it: {install}");
+    let Some(path) = find(program) else {
+        return Finding::new(
+            name,
+            Status::Fail,
+            format!("{program} is not installed"),
+            fix,
+        );
+    };
+    let Some(args) = version_args else {
+        return Finding::ok(name, path.display().to_string());
+    };
+    match run(program, args) {
+        Some(version) => {
+            let first = version.lines().next().unwrap_or("").trim().to_string();
+            Finding::ok(name, format!("{} ({first})", path.display()))
+        }
+        None => Finding::new(
+            name,
+            Status::Fail,
+            format!(
+                "{} is there but `{program} {}` fails",
+                path.display(),
+                args.join(" ")
+            ),
+            fix,
+        ),
+    }
+}
+
+/// The static busybox the containers' root filesystem is made from.
+pub fn busybox() -> Finding {
+    match rootfs::find_static_busybox() {
+        Ok(path) => Finding::ok("busybox", format!("static, {}", path.display())),
+        Err(e) => Finding::new(
+            "busybox",
+            Status::Fail,
+            format!("{e:#}")
+                .split(": install")
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            "install the static one: sudo apt-get install busybox-static",
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sh_is_found_and_nonsense_is_not() {
+        assert!(super::find("sh").is_some());
+        assert!(super::find("netlab-no-such-tool").is_none());
+    }
+}
