@@ -22,6 +22,11 @@ pub const ROUTER_UPLINK: &str = "up0";
 pub const WEB_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 80);
 /// The DNS server in the lab's internet.
 pub const DNS_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 53);
+/// A second resolver in the lab's internet (an ISP's, say), serving the same names: what a
+/// host with real nameservers names besides [`DNS_ADDR`].
+pub const ISP_DNS_ADDR: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 54);
+/// The loopback address dnsmasq listens on, as NetworkManager runs it (Ubuntu's older desktops).
+pub const DNSMASQ_RESOLVER: Ipv4Addr = Ipv4Addr::new(127, 0, 1, 1);
 /// The lab's DNS domain.
 pub const DOMAIN: &str = "lab.test";
 /// The loopback resolver of systemd-resolved, as on a typical desktop host.
@@ -53,6 +58,24 @@ pub fn stub_only_resolv_conf() -> String {
     format!(
         "# The lab host's resolver configuration (systemd-resolved, stub only).\n\
          nameserver {STUB_RESOLVER}\nsearch {DOMAIN}\noptions edns0 trust-ad\n"
+    )
+}
+
+/// A host running a local dnsmasq: its only nameservers are on the loopback (127.0.1.1, and
+/// ::1 for IPv6).
+pub fn dnsmasq_resolv_conf() -> String {
+    format!(
+        "# The lab host's resolver configuration (NetworkManager's dnsmasq).\n\
+         nameserver {DNSMASQ_RESOLVER}\nnameserver ::1\nsearch {DOMAIN}\n"
+    )
+}
+
+/// A host whose nameservers are real ones, none on the loopback: a container keeps them all,
+/// in order, and needs no fallback.
+pub fn real_nameservers_resolv_conf() -> String {
+    format!(
+        "# The lab host's resolver configuration (nameservers from DHCP).\n\
+         nameserver {ISP_DNS_ADDR}\nnameserver {DNS_ADDR}\nsearch {DOMAIN}\noptions timeout:2\n"
     )
 }
 

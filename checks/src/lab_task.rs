@@ -2,6 +2,7 @@
 
 use crate::catalog;
 use crate::coordinator::RESULT_PREFIX;
+use crate::invariants;
 use crate::probe::Probe;
 use crate::verdict::Outcome;
 use anyhow::{Context, Result};
@@ -15,7 +16,13 @@ pub fn run(paths: LabPaths, id: &str, binary: PathBuf) -> Result<()> {
     let outcome = match Lab::enter(paths, check.profile, false) {
         Ok(lab) => {
             let probe = Probe { lab: &lab, binary };
-            match catch_unwind(AssertUnwindSafe(|| (check.run)(&probe))) {
+            // The lab host as built: what no check's code may take away (crate::invariants).
+            let judged = || {
+                invariants::take_baseline().context("picturing the lab host as built")?;
+                (check.run)(&probe)?;
+                invariants::verify("after the check")
+            };
+            match catch_unwind(AssertUnwindSafe(judged)) {
                 Ok(Ok(())) => Outcome::Passed,
                 Ok(Err(outcome)) => outcome,
                 Err(_) => Outcome::LabError {

@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod cli;
 pub mod coordinator;
 pub mod doctor;
+pub mod invariants;
 pub mod lab_task;
 pub mod probe;
 pub mod report;

@@ -148,7 +148,7 @@ fn assert_draws_the_lab(ran: &Ran, container_pid: &str) {
         "default via 198.51.100.1 dev eth0",
         "default via 10.0.0.1 dev eth0",
         "-s 10.0.0.0/24 ! -o netlab0 -j MASQUERADE",
-        "lab host eth0 198.51.100.2/24  ════  internet up0 198.51.100.1/24",
+        "lab host eth0 198.51.100.2/24 198.51.100.3/24  ════  internet up0 198.51.100.1/24",
     ] {
         assert!(
             text.contains(wanted),

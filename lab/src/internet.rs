@@ -44,8 +44,8 @@ pub fn start(host: Pid) -> Result<Internet> {
 
 struct Servers {
     zone: Zone,
-    dns_udp: UdpSocket,
-    dns_tcp: TcpListener,
+    /// The lab's resolver and the second one (the same names), each over UDP and TCP.
+    dns: Vec<(UdpSocket, TcpListener)>,
     web: Vec<TcpListener>,
 }
 
@@ -59,13 +59,21 @@ fn build(host: Pid) -> Result<Servers> {
         format!("link set {ROUTER_UPLINK} up"),
         format!("addr add {WEB_ADDR}/32 dev lo"),
         format!("addr add {DNS_ADDR}/32 dev lo"),
+        format!("addr add {ISP_DNS_ADDR}/32 dev lo"),
     ])
     .context("wiring the lab's internet")?;
-    let dns = SocketAddr::from((DNS_ADDR, 53));
+    let mut dns = Vec::new();
+    for addr in [DNS_ADDR, ISP_DNS_ADDR] {
+        let at = SocketAddr::from((addr, 53));
+        dns.push((
+            UdpSocket::bind(at).with_context(|| format!("binding the DNS server {addr} (udp)"))?,
+            TcpListener::bind(at)
+                .with_context(|| format!("binding the DNS server {addr} (tcp)"))?,
+        ));
+    }
     Ok(Servers {
         zone: Zone::new(zone()).context("the lab's DNS zone")?,
-        dns_udp: UdpSocket::bind(dns).context("binding the DNS server (udp)")?,
-        dns_tcp: TcpListener::bind(dns).context("binding the DNS server (tcp)")?,
+        dns,
         web: web::PORTS
             .iter()
             .map(|port| TcpListener::bind((WEB_ADDR, *port)))
@@ -74,20 +82,36 @@ fn build(host: Pid) -> Result<Servers> {
     })
 }
 
+/// Serves `listener` on a thread of its own.
+fn serve_tcp(zone: &Zone, listener: TcpListener) {
+    let zone = zone.clone();
+    let _ = thread::Builder::new()
+        .name("dns-tcp".into())
+        .spawn(move || zone.serve_tcp(listener));
+}
+
 impl Servers {
     /// Serves forever; this thread keeps the namespace's owner alive.
     fn run(self) {
         let zone = self.zone;
-        let tcp_zone = zone.clone();
-        let dns_tcp = self.dns_tcp;
-        let _ = thread::Builder::new()
-            .name("dns-tcp".into())
-            .spawn(move || tcp_zone.serve_tcp(dns_tcp));
         for web in self.web {
             let _ = thread::Builder::new()
                 .name("web".into())
                 .spawn(move || web::serve(web));
         }
-        zone.serve_udp(self.dns_udp);
+        let mut dns = self.dns.into_iter();
+        let first = dns.next();
+        for (udp, tcp) in dns {
+            let udp_zone = zone.clone();
+            let _ = thread::Builder::new()
+                .name("dns-udp".into())
+                .spawn(move || udp_zone.serve_udp(udp));
+            serve_tcp(&zone, tcp);
+        }
+        // This thread serves the lab's resolver over UDP, forever.
+        if let Some((udp, tcp)) = first {
+            serve_tcp(&zone, tcp);
+            zone.serve_udp(udp);
+        }
     }
 }

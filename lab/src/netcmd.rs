@@ -35,22 +35,32 @@ pub fn run_command(mut command: Command, program: &str, args: &[&str]) -> Result
 /// Runs several `ip` commands in one process (`ip -batch -`): fast, and all-or-nothing
 /// in its error reporting.
 pub fn ip_batch(commands: &[String]) -> Result<()> {
-    let mut child = Command::new("ip")
-        .args(["-batch", "-"])
+    with_input("ip", &["-batch", "-"], &commands.join("\n"))
+        .with_context(|| format!("(commands: {})", commands.join("; ")))
+}
+
+/// Runs `program args...` with `input` on its standard input (`iptables-restore`, `nft -f -`,
+/// `ip -batch -`); a failure carries its stderr.
+pub fn with_input(program: &str, args: &[&str], input: &str) -> Result<()> {
+    let mut child = Command::new(program)
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
-        .context("cannot run ip: is iproute2 installed?")?;
-    let mut stdin = child.stdin.take().context("ip's stdin")?;
-    stdin.write_all(commands.join("\n").as_bytes())?;
+        .with_context(|| format!("cannot run {program}: is it installed?"))?;
+    let mut stdin = child.stdin.take().context("the tool's stdin")?;
+    stdin
+        .write_all(input.as_bytes())
+        .with_context(|| format!("writing to {program}"))?;
     drop(stdin);
     let output = child.wait_with_output()?;
     if !output.status.success() {
         bail!(
-            "ip -batch failed: {}\n(commands: {})",
-            String::from_utf8_lossy(&output.stderr).trim(),
-            commands.join("; ")
+            "`{program} {}` failed ({}): {}",
+            args.join(" "),
+            output.status,
+            String::from_utf8_lossy(&output.stderr).trim()
         );
     }
     Ok(())

@@ -186,7 +186,7 @@ impl Starting {
         let mut starting = self;
         loop {
             starting = match starting.running() {
-                Ok(running) => return Ok(running),
+                Ok(running) => return crate::invariants::started(running),
                 Err(starting) => starting,
             };
             if starting.has_ended() {

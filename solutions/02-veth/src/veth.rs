@@ -3,7 +3,7 @@
 //! Lesson: steps/02-veth/README.md. Check your work: `cargo xtask check 02`.
 
 use anyhow::{bail, Context, Result};
-use cmd_lib::run_cmd;
+use cmd_lib::{run_cmd, run_fun};
 use container::Pid;
 
 /// The lab host's address on its end of the cable, with the subnet's prefix length:
@@ -43,7 +43,9 @@ pub fn setup_veth(pid: Pid) -> Result<()> {
 }
 
 /// Runs on the lab host after the container has ended, however it ended. Removes what
-/// `setup_veth` made, and succeeds when it is already gone.
+/// `setup_veth` made, and succeeds when it is already gone. The MASQUERADE rule serves every
+/// container of the subnet: it goes with the last one only, while other containers' cables
+/// (other links with HOST_ADDR) remain, it stays.
 pub fn cleanup_veth(name: &str) -> Result<()> {
     // Deleting one end of a veth pair deletes both. The kernel deletes the pair too, a moment
     // after the container's namespace dies, so the link may be gone already: only a link
@@ -51,11 +53,23 @@ pub fn cleanup_veth(name: &str) -> Result<()> {
     if run_cmd!(ip link del $name 2>/dev/null).is_err() && link_exists(name) {
         bail!("cannot delete the link {name}");
     }
+    // Another container still runs: it needs the rule (and forwarding, which stays on).
+    if other_cables()? {
+        return Ok(());
+    }
     // -D deletes one copy; -C says whether another is left.
     while run_cmd!(iptables -w -t nat -C POSTROUTING -s $SUBNET -j MASQUERADE 2>/dev/null).is_ok() {
         run_cmd!(iptables -w -t nat -D POSTROUTING -s $SUBNET -j MASQUERADE)?;
     }
     Ok(())
+}
+
+/// Whether another container's cable is still there: a link of the host with the address of
+/// the host's end (`ip -o addr show to 10.0.0.1` lists the links that have it).
+fn other_cables() -> Result<bool> {
+    let gateway = addresses::containers::GATEWAY;
+    let listed = run_fun!(ip -o -4 addr show to $gateway)?;
+    Ok(!listed.trim().is_empty())
 }
 
 /// Whether the lab host has a link called `name`.

@@ -32,9 +32,12 @@ pub fn setup_veth(pid: Pid) -> Result<()> {
 }
 
 /// Runs on the lab host after the container has ended, however it ended. Removes what
-/// `setup_veth` made, and succeeds when it is already gone.
+/// `setup_veth` made, and succeeds when it is already gone. The MASQUERADE rule serves every
+/// container of the subnet: it goes with the last one only, while other containers' cables
+/// (other links with HOST_ADDR) remain, it stays.
 pub fn cleanup_veth(name: &str) -> Result<()> {
-    // TODO: delete the link `name` if it is still there, and the MASQUERADE rule while it is
-    // there; nothing already gone is an error.
+    // TODO: delete the link `name` if it is still there; then, when no other link of the host
+    // has HOST_ADDR (no other container runs), the MASQUERADE rule while it is there. Nothing
+    // already gone is an error.
     todo!("remove the link {name} and the MASQUERADE rule")
 }

@@ -5,15 +5,16 @@
 //! The clients are real: busybox's cat, nslookup, ping and wget inside the container. Every
 //! failure about a name shows the container's /etc/resolv.conf or /etc/hosts as it is.
 
+mod resolv;
+
 use super::observe;
 use crate::catalog::{Check, LIMIT};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
 use lab::addresses::containers::FIRST as CONTAINER_IP;
-use lab::addresses::{DNS_ADDR, DOMAIN, WEB_ADDR};
+use lab::addresses::WEB_ADDR;
 use lab::Profile;
-use std::net::IpAddr;
 use std::path::Path;
 use std::process::Output;
 
@@ -26,18 +27,16 @@ const CLIENT_SECONDS: &str = "5";
 const UNKNOWN_NAME: &str = "nothing.lab.test";
 /// The lab's web server, by name.
 const WEB_NAME: &str = "web.lab.test";
-/// The options line of the stub-only host profile.
-const STUB_OPTIONS: &str = "options edns0 trust-ad";
 
 /// The checks, in the order the report shows them.
 pub const CHECKS: &[Check] = &[
     Check {
         name: "resolv-conf",
-        title: "the container's resolv.conf: no loopback nameserver, 203.0.113.53, search kept",
+        title: "host with 127.0.0.53 and 203.0.113.53: the container gets 203.0.113.53 alone",
         hint: 1,
         limit: LIMIT,
         profile: Profile::Fresh,
-        run: resolv_conf,
+        run: resolv::resolv_conf,
     },
     Check {
         name: "fallback",
@@ -45,7 +44,23 @@ pub const CHECKS: &[Check] = &[
         hint: 1,
         limit: LIMIT,
         profile: Profile::StubResolverOnly,
-        run: fallback,
+        run: resolv::resolv_conf,
+    },
+    Check {
+        name: "dnsmasq",
+        title: "host with only 127.0.1.1 and ::1 (dnsmasq): the container gets 203.0.113.53",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::DnsmasqHost,
+        run: resolv::resolv_conf,
+    },
+    Check {
+        name: "real-nameservers",
+        title: "host with real nameservers only: the container keeps them, adds none, resolves",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::RealNameservers,
+        run: resolv::real_nameservers,
     },
     Check {
         name: "nslookup",
@@ -89,54 +104,24 @@ pub const CHECKS: &[Check] = &[
     },
 ];
 
-fn resolv_conf(probe: &Probe) -> Verdict {
-    let container = probe.start("c1", SLEEP)?;
-    let text = file_inside(&container, "/etc/resolv.conf")?;
-    no_loopback(&text)?;
-    let dns = DNS_ADDR.to_string();
-    if !nameservers(&text).contains(&dns.as_str()) {
-        return Err(Outcome::failed(
-            format!("nameserver {dns} (the lab host's nameserver that works from anywhere), kept"),
-            shown("the container's /etc/resolv.conf", &text),
-        ));
-    }
-    has_line(&text, &format!("search {DOMAIN}"))?;
-    container.stop()?;
-    Ok(())
-}
-
-fn fallback(probe: &Probe) -> Verdict {
-    let container = probe.start("c1", SLEEP)?;
-    let text = file_inside(&container, "/etc/resolv.conf")?;
-    no_loopback(&text)?;
-    let dns = DNS_ADDR.to_string();
-    if !nameservers(&text).contains(&dns.as_str()) {
-        return Err(Outcome::failed(
-            format!(
-                "nameserver {dns}: the lab host names only 127.0.0.53, which cannot work inside \
-                 the container, so the container falls back to the lab's resolver"
-            ),
-            shown("the container's /etc/resolv.conf", &text),
-        ));
-    }
-    has_line(&text, &format!("search {DOMAIN}"))?;
-    has_line(&text, STUB_OPTIONS)?;
-    container.stop()?;
-    Ok(())
-}
-
 fn nslookup(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;
+    looks_up(&container)?;
+    container.stop()?;
+    Ok(())
+}
+
+/// `nslookup web.lab.test` inside the container answers the web server's address.
+fn looks_up(container: &Running) -> Verdict {
     let web = WEB_ADDR.to_string();
     let typed = format!("nslookup {WEB_NAME}");
-    let output = client(&container, &["nslookup", WEB_NAME])?;
+    let output = client(container, &["nslookup", WEB_NAME])?;
     if !output.status.success() || !answers(&output, &web) {
         return Err(Outcome::failed(
             format!("{typed} inside the container answers {web}"),
-            with_resolv_conf(&container, &typed, &output),
+            with_resolv_conf(container, &typed, &output),
         ));
     }
-    container.stop()?;
     Ok(())
 }
 
@@ -311,55 +296,6 @@ fn client(container: &Running, args: &[&str]) -> Result<Output, Outcome> {
     Ok(output)
 }
 
-/// The nameserver addresses of a resolv.conf, as written.
-pub fn nameservers(text: &str) -> Vec<&str> {
-    text.lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            (words.next() == Some("nameserver"))
-                .then(|| words.next())
-                .flatten()
-        })
-        .collect()
-}
-
-/// Whether an address is on the loopback network (127.0.0.0/8, ::1).
-fn loopback(address: &str) -> bool {
-    address.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Fails when the container's resolv.conf names a loopback nameserver.
-fn no_loopback(text: &str) -> Result<(), Outcome> {
-    let bad: Vec<&str> = nameservers(text)
-        .into_iter()
-        .filter(|a| loopback(a))
-        .collect();
-    if bad.is_empty() {
-        return Ok(());
-    }
-    Err(Outcome::failed(
-        "no loopback nameserver (127.0.0.0/8, ::1) in the container's /etc/resolv.conf: inside \
-         its network namespace, 127.0.0.53 is the container's own lo, where no resolver listens",
-        format!(
-            "it names {}\n{}",
-            bad.join(", "),
-            shown("the container's /etc/resolv.conf", text)
-        ),
-    ))
-}
-
-/// Fails when no line of `text` reads `wanted` (spaces aside).
-fn has_line(text: &str, wanted: &str) -> Result<(), Outcome> {
-    let normal = |line: &str| line.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.lines().any(|line| normal(line) == wanted) {
-        return Ok(());
-    }
-    Err(Outcome::failed(
-        format!("the lab host's line `{wanted}`, kept in the container's /etc/resolv.conf"),
-        shown("the container's /etc/resolv.conf", text),
-    ))
-}
-
 /// The `(address, names)` lines of a hosts file, comments left out.
 pub fn hosts(text: &str) -> Vec<(String, Vec<&str>)> {
     text.lines()
@@ -441,29 +377,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nameservers_are_read_as_written() {
-        let text = "# nameserver 203.0.113.99\nnameserver 127.0.0.53\n nameserver  203.0.113.53 \n\
-                    search lab.test\nnameserver\n";
-        assert_eq!(nameservers(text), ["127.0.0.53", "203.0.113.53"]);
-    }
-
-    #[test]
-    fn loopback_is_all_of_127_and_ipv6_one() {
-        for address in ["127.0.0.53", "127.0.0.1", "127.1.2.3", "::1"] {
-            assert!(loopback(address), "{address}");
-        }
-        for address in [
-            "203.0.113.53",
-            "10.0.0.1",
-            "2001:db8::1",
-            "fe80::1%eth0",
-            "x",
-        ] {
-            assert!(!loopback(address), "{address}");
-        }
-    }
-
-    #[test]
     fn hosts_lines_are_split_and_comments_left_out() {
         let text = "# a comment\n127.0.0.1\tlocalhost\n::1 localhost ip6-localhost\n\n\
                     10.0.0.2 c1 # the container\n";
@@ -475,12 +388,5 @@ mod tests {
                 ("10.0.0.2".to_string(), vec!["c1"]),
             ]
         );
-    }
-
-    #[test]
-    fn search_and_options_lines_match_whatever_the_spacing() {
-        assert!(has_line("search  lab.test\n", "search lab.test").is_ok());
-        assert!(has_line("options\tedns0 trust-ad", STUB_OPTIONS).is_ok());
-        assert!(has_line("search other.test\n", "search lab.test").is_err());
     }
 }

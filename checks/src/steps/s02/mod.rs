@@ -5,6 +5,8 @@
 //! names its peer's ifindex (`link_index`), and the host's end must name the container's end
 //! back. The lab's own uplink `eth0` is a veth too; it is never counted as a container's.
 
+mod survivor;
+
 use super::observe::{self, container_veths};
 use crate::catalog::{Check, LIMIT};
 use crate::probe::{Finished, Probe, Running};
@@ -74,6 +76,14 @@ pub const CHECKS: &[Check] = &[
         limit: LIMIT,
         profile: Profile::Fresh,
         run: cleanup,
+    },
+    Check {
+        name: "survivor",
+        title: "after one of two containers stops, the other still reaches the internet",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: survivor::survivor,
     },
     Check {
         name: "cleanup-twice",
