@@ -60,6 +60,8 @@ const BATCH: usize = 10;
 const HUNDRED: &str = r#"
 set -u
 bin=$1; n=$2; batch=$3
+echo "== before-rules"
+iptables-save | grep -e '^-A' || true
 steps=""
 i=1
 while [ $i -le $n ]; do
@@ -191,6 +193,9 @@ fn a_hundred_containers_on_one_bridge() {
         ipam.iter().all(|l| l.is_empty() || l == "lock"),
         "allocations left after every container ended: {ipam:?}"
     );
+    // The lab host carries other tools' rules (Docker's, libvirt's); they were there before
+    // and must be there after, untouched.
+    let before = section("before-rules");
     let rules = section("after-rules");
     let shared = [
         "-A POSTROUTING -s 10.0.0.0/24 ! -o netlab0 -j MASQUERADE",
@@ -203,12 +208,17 @@ fn a_hundred_containers_on_one_bridge() {
         .filter(|r| !r.is_empty())
         .collect();
     rules.sort_unstable();
-    let mut expected = shared.to_vec();
+    let mut expected: Vec<&str> = before
+        .iter()
+        .map(String::as_str)
+        .filter(|r| !r.is_empty())
+        .chain(shared)
+        .collect();
     expected.sort_unstable();
     // Exactly the shared rules, each once: ten containers starting at once must not add
     // them twice (iptables -C then -A is a race without a lock, cni#215).
     assert_eq!(
         rules, expected,
-        "after every container ended, the shared rules once each and nothing else"
+        "after every container ended, the rules from before plus the shared rules once each"
     );
 }
