@@ -359,9 +359,12 @@ pub(super) fn leases(probe: &Probe) -> Result<Vec<(Ipv4Addr, String)>> {
     Ok(found)
 }
 
-/// The addresses a container may have that a text names, each with its line.
+/// The addresses a container may have that a text names, each with its line. A line that
+/// holds an address and nothing else records no owner: a note (host-local's
+/// `last_reserved_ip.0`, a "next address" hint), not a lease.
 fn recorded(text: &str) -> Vec<(Ipv4Addr, String)> {
     text.lines()
+        .filter(|line| line.trim().parse::<Ipv4Addr>().is_err())
         .flat_map(|line| {
             line.split(|c: char| !(c.is_ascii_digit() || c == '.'))
                 .filter_map(|word| word.parse::<Ipv4Addr>().ok())
@@ -423,5 +426,7 @@ mod tests {
         let found: Vec<Ipv4Addr> = recorded(text).into_iter().map(|(a, _)| a).collect();
         assert_eq!(found, [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 7)]);
         assert!(recorded("a\n4242\n").is_empty());
+        // host-local's last_reserved_ip.0: a note, no owner.
+        assert!(recorded("10.0.0.4").is_empty());
     }
 }

@@ -76,7 +76,7 @@ impl Traced {
         // The interrupt's stop (or a signal's), then every system call's entry and exit.
         match traced.wait_stop()? {
             Some(WaitStatus::PtraceEvent(_, signal, 0)) => traced.go(Some(signal))?,
-            Some(_) => traced.resume()?,
+            Some(_) => traced.go(None)?,
             None => {}
         }
         Ok(traced)
@@ -122,8 +122,12 @@ impl Traced {
         }
     }
 
-    /// Lets a tracee stopped at [`Event::Released`] or by [`Traced::interrupt`] go on.
+    /// Lets a tracee stopped at [`Event::Released`] or by [`Traced::interrupt`] go on; one
+    /// that goes on already is left alone.
     pub(super) fn resume(&mut self) -> Result<()> {
+        if !self.stopped {
+            return Ok(());
+        }
         let signal = self.pending.take();
         self.go(signal)
     }
