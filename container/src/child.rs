@@ -67,6 +67,7 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
     };
     sethostname(&container.name).context("setting the hostname")?;
     if hooks::call("inside the container", plan.in_container, &container).is_err() {
+        show_network();
         return Err(Stop::Quiet);
     }
     rootfs::enter(plan.base_rootfs, &container.rootfs)?;
@@ -74,6 +75,22 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
         .write_all(b"R")
         .context("telling the parent we are ready")?;
     Ok(())
+}
+
+/// What the container's network namespace holds as the hook failed, for the report: the lab's
+/// own `ip` (the container's root is not entered yet).
+fn show_network() {
+    for args in [["addr", "show"], ["route", "show"]] {
+        eprintln!("{} container# ip {}", protocol::VIEW, args[0]);
+        match std::process::Command::new("ip").args(args).output() {
+            Ok(out) => {
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    eprintln!("{} {line}", protocol::VIEW);
+                }
+            }
+            Err(e) => eprintln!("{} (cannot run ip: {e})", protocol::VIEW),
+        }
+    }
 }
 
 fn exec(plan: &Plan) -> u8 {

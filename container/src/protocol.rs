@@ -10,6 +10,9 @@ pub const NOT_IMPLEMENTED: &str = "netlab: not implemented yet:";
 pub const PANICKED: &str = "netlab: your code panicked at";
 /// A hook returned an error: followed by the hook's name and the error chain.
 pub const HOOK_FAILED: &str = "netlab: hook failed:";
+/// After a failing hook inside the container: one line each of what its network namespace
+/// held at that moment (`ip addr`, `ip route`), for the report.
+pub const VIEW: &str = "netlab: view:";
 
 /// Exit status when the runtime or a hook failed (as `docker run` does).
 pub const EXIT_RUNTIME: u8 = 125;

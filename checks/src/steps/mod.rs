@@ -1,6 +1,7 @@
 //! The checks of each step, one module per set of checks. A step's declaration
 //! (`steps/*/step.toml`) names the set that judges it (`checks = "02"`; by default its number).
 
+pub(crate) mod flocks;
 pub(crate) mod observe;
 
 /// Declares the check modules and the table from a set's id to its checks.

@@ -37,7 +37,8 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         name: "ping-gateway",
-        title: "inside, ping 10.0.0.1 (the lab host's end of the cable) answers",
+        title: "inside, ping 10.0.0.1 (the lab host's end of the cable) answers; the lab \
+                host's ping 10.0.0.2 too",
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
@@ -104,15 +105,33 @@ fn eth0_up(probe: &Probe) -> Verdict {
 }
 
 fn ping_gateway(probe: &Probe) -> Verdict {
-    ping_from_inside(probe, &GATEWAY.to_string(), "the lab host's end of the cable")
+    let container = ping_from_inside(probe, &GATEWAY.to_string(), "the lab host's end of the cable")?;
+    // Both ways: an answer from inside may come from the container itself (10.0.0.2/24 on
+    // lo makes all of 10.0.0.0/24 local); the lab host's own ping must cross the cable.
+    let target = CONTAINER_IP.to_string();
+    let back = probe.host("ping", &["-c", "1", "-W", "2", &target])?;
+    if !back.status.success() {
+        return Err(Outcome::failed(
+            format!("the lab host's ping -c1 -W2 {target} answers: the cable works both ways"),
+            format!(
+                "lab# ping -c1 -W2 {target}\n{}\n{}",
+                said(&back),
+                views(&container)
+            ),
+        ));
+    }
+    container.stop()?;
+    Ok(())
 }
 
 fn ping_internet(probe: &Probe) -> Verdict {
-    ping_from_inside(probe, &WEB_ADDR.to_string(), "the lab's web server")
+    ping_from_inside(probe, &WEB_ADDR.to_string(), "the lab's web server")?.stop()?;
+    Ok(())
 }
 
-/// Busybox's ping inside the container, one echo request with 2 s to answer.
-fn ping_from_inside(probe: &Probe, target: &str, what: &str) -> Verdict {
+/// Busybox's ping inside the container, one echo request with 2 s to answer; the container,
+/// still running.
+fn ping_from_inside(probe: &Probe, target: &str, what: &str) -> Result<Running, Outcome> {
     let container = probe.start("c1", SLEEP)?;
     let ping = container.exec("ping", &["-c", "1", "-W", "2", target])?;
     if !ping.status.success() {
@@ -125,8 +144,7 @@ fn ping_from_inside(probe: &Probe, target: &str, what: &str) -> Verdict {
             ),
         ));
     }
-    container.stop()?;
-    Ok(())
+    Ok(container)
 }
 
 fn http_nat(probe: &Probe) -> Verdict {

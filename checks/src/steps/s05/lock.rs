@@ -1,37 +1,37 @@
 //! The allocation lock, proven without a race: whenever the container's step binary does not
-//! hold the flock on `ipam/lock` (before it takes it, and after each time it releases it),
-//! the check, as another allocator would, takes the lock and records the lowest free address.
-//! A correct allocator reads the records and writes its own under one hold of the lock, so it
-//! never hands out an address recorded in between; one that chose before taking the lock, or
-//! writes after releasing it (or under another lock), takes the recorded one.
+//! hold the flock on `ipam/lock` (before it takes it, and after each time it releases it), it
+//! is stopped and another container is started, whose allocation (the learner's own code, in
+//! the learner's own format) runs to the end meanwhile. A correct allocator reads the records
+//! and writes its own under one hold of the lock, so it never hands out an address that was
+//! recorded in between; one that chose before taking the lock, or writes after releasing it
+//! (or under another lock), takes the other container's.
 //!
 //! Waiting is observed in `/proc/locks` (a `->` line: blocked on that file), releases by
 //! following the step binary's system calls ([`Traced`]): no fixed sleep anywhere.
 
-use super::ipam::{address_of, ipam, ipam_view, leases, plant};
+use super::super::flocks;
+use super::ipam::{address_of, ipam, ipam_view, leases};
 use super::tracer::{Event, Traced};
 use super::SLEEP;
-use crate::probe::{Probe, Starting, START_LIMIT};
+use crate::probe::{stop_all, Probe, Running, Starting, START_LIMIT};
 use crate::verdict::{Outcome, Verdict};
-use anyhow::{Context, Result};
-use nix::fcntl::{Flock, FlockArg};
-use std::fs::File;
+use anyhow::Context;
 use std::net::Ipv4Addr;
-use std::os::unix::fs::MetadataExt;
-use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// Other containers started while container a does not hold the lock, at most.
+const OTHERS: &[&str] = &["b", "c", "d"];
 
 pub(super) fn lock(probe: &Probe) -> Verdict {
     let dir = ipam(probe);
-    std::fs::create_dir_all(&dir).context("creating ipam/")?;
     let path = dir.join("lock");
-    let held = hold(&path, FlockArg::LockExclusive)?.context("locking ipam/lock")?;
+    let held = flocks::hold(&path)?;
+    let ino = flocks::inode(&path)?;
     let first = probe.spawn("a", &[], SLEEP)?;
     let mut traced =
         Traced::seize(first.step_pid(), &path).context("following the step binary (ptrace)")?;
-    let deadline = Instant::now() + START_LIMIT;
+    let mut deadline = Instant::now() + START_LIMIT;
     // While the check holds the lock: the container must wait for it, in flock.
-    let ino = std::fs::metadata(&path).context("ipam/lock")?.ino();
     loop {
         let event = traced.poll()?;
         if event == Event::Released {
@@ -47,26 +47,34 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
                 ),
             ));
         }
-        if waiting_on(ino)? {
+        if flocks::waited_for(ino)? {
             break;
         }
         if event == Event::Ended {
             drop(traced);
-            return ended(first);
+            return Err(ended(first));
         }
         too_late(deadline, "a container waiting for ipam/lock")?;
         traced.pause();
     }
-    let mut planted: Vec<Ipv4Addr> = plant(&dir)?.into_iter().collect();
+    // Before it takes the lock: stopped (out of its wait), it lets another allocation pass.
+    traced.interrupt()?;
     drop(held);
-    // Until it runs: each release of the lock is another allocator's turn.
+    let mut others = Vec::new();
+    let mut names = OTHERS.iter();
+    if let Some(name) = names.next() {
+        others.push(meanwhile(probe, name, &mut traced)?);
+        deadline = Instant::now() + START_LIMIT;
+    }
+    traced.resume()?;
+    // Until it runs: each release of the lock is another allocation's turn.
     while first.pid().is_none() {
         match traced.poll()? {
             Event::Ended => break,
             Event::Released => {
-                if let Some(turn) = hold(&path, FlockArg::LockExclusiveNonblock)? {
-                    planted.extend(plant(&dir)?);
-                    drop(turn);
+                if let Some(name) = names.next() {
+                    others.push(meanwhile(probe, name, &mut traced)?);
+                    deadline = Instant::now() + START_LIMIT;
                 }
                 traced.resume()?;
             }
@@ -77,39 +85,82 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
     traced.detach();
     let container = first.wait_running()?;
     let address = address_of(&container)?;
-    if planted.contains(&address) {
+    let mut taken = Vec::new();
+    for other in &others {
+        taken.push((other.name.clone(), address_of(other)?));
+    }
+    if let Some((name, _)) = taken.iter().find(|(_, a)| *a == address) {
+        let view = ipam_view(probe);
+        stop_all(others)?;
+        container.stop()?;
         return Err(Outcome::failed(
-            "an address recorded by another allocation while the container's step binary did \
-             not hold the flock on ipam/lock (before it took it, after it released it) is never \
-             handed out: the allocator reads the records and writes its own under one hold of \
-             the lock",
+            "an address allocated by another container while the container's step binary did \
+             not hold the flock on ipam/lock (before it took it, after it released it) is \
+             never handed out again: the allocator reads the records and writes its own \
+             under one hold of the lock",
             format!(
-                "another allocation recorded {} meanwhile, and container a got {address} all the \
-                 same: its allocator chose before it took the lock, or wrote its record after \
-                 releasing it (or under another lock)\n{}",
-                planted
-                    .iter()
-                    .map(Ipv4Addr::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                ipam_view(probe)
+                "container {name} got {address} meanwhile, and container a got {address} all \
+                 the same: its allocator chose before it took the lock, or wrote its record \
+                 after releasing it (or under another lock)\nmeanwhile: {}\n{view}",
+                shown(&taken)
             ),
         ));
     }
-    for address in &planted {
-        let _ = std::fs::remove_file(dir.join(address.to_string()));
-    }
+    stop_all(others)?;
     container.stop()?;
     Ok(())
 }
 
-/// The step binary ended while it should have waited: its trouble, or a failure.
-fn ended(first: Starting) -> Verdict {
-    let finished = first.finish()?;
-    Err(Outcome::failed(
-        "the container waits for the allocation lock",
-        format!("it ended at once:\n{}", finished.output()),
-    ))
+/// Starts container `name` while `traced` is stopped, until it runs. If it waits for a lock
+/// that the stopped step binary holds, the step binary goes on (and is followed, its
+/// releases let pass) until the new container runs.
+fn meanwhile(probe: &Probe, name: &str, traced: &mut Traced) -> Result<Running, Outcome> {
+    let deadline = Instant::now() + START_LIMIT;
+    let mut other = probe.spawn(name, &[], SLEEP)?;
+    let mut stopped = true;
+    loop {
+        if other.pid().is_some() {
+            return other.wait_running();
+        }
+        if other.has_ended() {
+            return Err(ended(other));
+        }
+        if stopped && !flocks::waiters()?.is_empty() {
+            // It waits for a lock that container a, stopped, holds: no allocation fits in
+            // here; both go on.
+            traced.resume()?;
+            stopped = false;
+        }
+        if !stopped {
+            match traced.poll()? {
+                Event::Released => traced.resume()?,
+                Event::Running | Event::Ended => {}
+            }
+        }
+        too_late(deadline, &format!("starting container {name}"))?;
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// `b 10.0.0.2, c 10.0.0.3`.
+fn shown(taken: &[(String, Ipv4Addr)]) -> String {
+    taken
+        .iter()
+        .map(|(name, address)| format!("{name} {address}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The step binary ended while it should have waited or started: its trouble, or a failure.
+fn ended(starting: Starting) -> Outcome {
+    let name = starting.name.clone();
+    match starting.finish() {
+        Err(outcome) => outcome,
+        Ok(finished) => Outcome::failed(
+            format!("container {name} waits for the allocation lock, then starts"),
+            format!("it ended at once:\n{}", finished.output()),
+        ),
+    }
 }
 
 fn too_late(deadline: Instant, doing: &str) -> Result<(), Outcome> {
@@ -120,32 +171,4 @@ fn too_late(deadline: Instant, doing: &str) -> Result<(), Outcome> {
         });
     }
     Ok(())
-}
-
-/// The flock on `path`, held until dropped; `None` when `how` does not wait and it is taken.
-fn hold(path: &Path, how: FlockArg) -> Result<Option<Flock<File>>> {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    match Flock::lock(file, how) {
-        Ok(held) => Ok(Some(held)),
-        Err((_, nix::errno::Errno::EWOULDBLOCK)) => Ok(None),
-        Err((_, e)) => Err(e).with_context(|| format!("locking {}", path.display())),
-    }
-}
-
-/// Whether a process waits for a flock of the file with inode `ino` (`->` in /proc/locks).
-fn waiting_on(ino: u64) -> Result<bool> {
-    let locks = std::fs::read_to_string("/proc/locks").context("reading /proc/locks")?;
-    let inode = format!(":{ino}");
-    Ok(locks.lines().any(|line| {
-        let words: Vec<&str> = line.split_whitespace().collect();
-        // `1: -> FLOCK  ADVISORY  WRITE 1234 00:2a:5678 0 EOF`
-        words.get(1) == Some(&"->")
-            && words.get(2) == Some(&"FLOCK")
-            && words.get(6).is_some_and(|w| w.ends_with(&inode))
-    }))
 }

@@ -47,6 +47,9 @@ pub(super) struct Traced {
     ended: bool,
     /// When it last stopped.
     last_stop: Instant,
+    /// A signal on its way to it when it was stopped by [`Traced::interrupt`]: delivered
+    /// when it goes on.
+    pending: Option<Signal>,
 }
 
 impl Traced {
@@ -67,12 +70,13 @@ impl Traced {
             stopped: false,
             ended: false,
             last_stop: Instant::now(),
+            pending: None,
         };
         ptrace::interrupt(pid).context("PTRACE_INTERRUPT of the step binary")?;
         // The interrupt's stop (or a signal's), then every system call's entry and exit.
         match traced.wait_stop()? {
             Some(WaitStatus::PtraceEvent(_, signal, 0)) => traced.go(Some(signal))?,
-            Some(_) => traced.resume()?,
+            Some(_) => traced.go(None)?,
             None => {}
         }
         Ok(traced)
@@ -118,9 +122,45 @@ impl Traced {
         }
     }
 
-    /// Lets a tracee stopped at [`Event::Released`] go on.
+    /// Lets a tracee stopped at [`Event::Released`] or by [`Traced::interrupt`] go on; one
+    /// that goes on already is left alone.
     pub(super) fn resume(&mut self) -> Result<()> {
-        self.go(None)
+        if !self.stopped {
+            return Ok(());
+        }
+        let signal = self.pending.take();
+        self.go(signal)
+    }
+
+    /// Stops the tracee wherever it is until [`Traced::resume`]. A tracee waiting in a
+    /// system call (flock) leaves the wait, to restart the call when it goes on: while
+    /// stopped, it waits for no lock.
+    pub(super) fn interrupt(&mut self) -> Result<()> {
+        if self.stopped || self.ended {
+            return Ok(());
+        }
+        match ptrace::interrupt(self.pid) {
+            Err(Errno::ESRCH) => {
+                self.ended = true;
+                return Ok(());
+            }
+            other => other.context("PTRACE_INTERRUPT of the step binary")?,
+        }
+        match self.wait_stop()? {
+            None => {}
+            Some(WaitStatus::PtraceSyscall(_)) => {
+                // Stopped at a system call before the interrupt's own stop, which comes
+                // (and is let go) later: stay here, noting what the call is.
+                self.note_syscall()?;
+            }
+            Some(WaitStatus::PtraceEvent(_, signal, 0) | WaitStatus::Stopped(_, signal)) => {
+                self.pending = Some(signal);
+            }
+            Some(_) => {}
+        }
+        self.stopped = !self.ended;
+        self.last_stop = Instant::now();
+        Ok(())
     }
 
     fn go(&mut self, signal: Option<Signal>) -> Result<()> {
@@ -137,11 +177,21 @@ impl Traced {
     /// At a system call's entry, notes whether it releases the lock; at its exit, stops
     /// there if it did.
     fn at_syscall(&mut self) -> Result<()> {
+        if self.note_syscall()? {
+            self.stopped = true;
+            return Ok(());
+        }
+        self.go(None)
+    }
+
+    /// At a system call's stop: notes at its entry whether it releases the lock; true at the
+    /// exit of one that did.
+    fn note_syscall(&mut self) -> Result<bool> {
         let regs = match ptrace::getregs(self.pid) {
             Ok(regs) => regs,
             Err(Errno::ESRCH) => {
                 self.ended = true;
-                return Ok(());
+                return Ok(false);
             }
             Err(e) => return Err(e).context("PTRACE_GETREGS of the step binary"),
         };
@@ -152,11 +202,9 @@ impl Traced {
                 SYS_CLOSE => self.is_lock(fd) && self.holds_lock(fd),
                 _ => false,
             };
-        } else if std::mem::take(&mut self.releasing) {
-            self.stopped = true;
-            return Ok(());
+            return Ok(false);
         }
-        self.go(None)
+        Ok(std::mem::take(&mut self.releasing))
     }
 
     /// Whether the tracee's descriptor `fd` is the lock file.
@@ -208,7 +256,7 @@ impl Traced {
             return;
         }
         self.ended = true;
-        let mut signal = None;
+        let mut signal = self.pending.take();
         if !self.stopped {
             if ptrace::interrupt(self.pid).is_err() {
                 return;

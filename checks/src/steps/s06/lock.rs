@@ -1,38 +1,23 @@
 //! Publishing holds the lock, proven by holding it: two containers publishing 8080 at the same
 //! moment both got it when the check of taken ports and the new rules were not one step under
-//! `ipam/lock` (the lock the lesson names). The check holds the lock, sees the step binary
-//! wait for it in /proc/locks, publishes 8080 itself meanwhile the way the given code reads a
-//! publication (a tagged rule of NETLAB-PORTS), releases: the step binary must refuse 8080.
+//! `ipam/lock` (the lock the lesson names). The check holds the lock and sees container a's
+//! step binary wait for it in /proc/locks. It stops that process (SIGSTOP takes it out of its
+//! wait), releases the lock and starts container b, which publishes 8080 with the learner's
+//! own code, in the learner's own format; then lets a go on: a must refuse 8080.
 
+use super::super::flocks;
 use super::rules::{from_the_internet, refused};
 use super::{observe, SLEEP, WEB};
 use crate::probe::{Probe, Running, Starting, START_LIMIT};
 use crate::verdict::{Outcome, Verdict};
-use anyhow::Context;
-use nix::fcntl::{Flock, FlockArg};
+use nix::fcntl::Flock;
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
 use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
-use std::os::unix::fs::MetadataExt;
+use std::fs::File;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The chain of published ports the given code names (steps/06-dnat/src/given.rs, `CHAIN`).
-const CHAIN: &str = "NETLAB-PORTS";
-/// The planted publication of 8080: owned by the lab's first process, which always runs.
-const PLANTED: &[&str] = &[
-    "-p",
-    "tcp",
-    "--dport",
-    "8080",
-    "-m",
-    "comment",
-    "--comment",
-    "netlab:planted:1",
-    "-j",
-    "DNAT",
-    "--to-destination",
-    "10.0.0.254:80",
-];
 /// How long the check waits for a lock it expects to be free soon.
 const FREE_SOON: Duration = Duration::from_secs(3);
 
@@ -42,7 +27,7 @@ pub(super) fn publish_lock(probe: &Probe) -> Verdict {
     let rules_lock = state.join("rules.lock");
     // The step binaries of this step allocate, then make the bridge (ensure_rule, under
     // rules.lock), then publish: holding rules.lock stops them between the two.
-    let rules = hold(&rules_lock)?;
+    let rules = flocks::hold(&rules_lock)?;
     let mut a = probe.spawn("a", WEB, SLEEP)?;
     match wait_for(&mut a, &[&rules_lock], &BTreeSet::new())? {
         Seen::Waiting(_) => step_binary(probe, a, rules, &ipam_lock),
@@ -58,13 +43,13 @@ pub(super) fn publish_lock(probe: &Probe) -> Verdict {
 }
 
 fn step_binary(probe: &Probe, mut a: Starting, rules: Flock<File>, ipam_lock: &Path) -> Verdict {
-    let Some(ipam) = try_hold(ipam_lock)? else {
+    let Some(ipam) = flocks::try_hold(ipam_lock, FREE_SOON)? else {
         return Err(Outcome::failed(
             "while container a waits for rules.lock (making the bridge), ipam/lock is free",
             format!(
                 "ipam/lock stayed taken for {} s\n{}",
                 FREE_SOON.as_secs(),
-                locks_view()
+                flocks::view()
             ),
         ));
     };
@@ -99,10 +84,33 @@ fn step_binary(probe: &Probe, mut a: Starting, rules: Flock<File>, ipam_lock: &P
             ),
         ));
     }
-    let planted = Planted::new(probe)?;
+    // Out of its wait, container a lets another publisher of 8080 pass.
+    let paused = Paused::new(&waiter)?;
     drop(ipam);
+    let mut b = probe.spawn("b", WEB, SLEEP)?;
+    let b = match wait_for(&mut b, &[], &waiter)? {
+        // b waits for a lock that a, stopped, holds: both go on, and one must be refused.
+        Seen::Waiting(_) => {
+            drop(paused);
+            return one_of_two(settle(a)?, settle(b)?);
+        }
+        Seen::Ended => {
+            drop(paused);
+            let said = refused(b.finish())?;
+            if let Ok(running) = settle(a)? {
+                running.stop()?;
+            }
+            return Err(Outcome::failed(
+                "container b, publishing 8080 while container a waits for ipam/lock (before \
+                 publishing anything), starts",
+                format!("it was refused:\n{said}"),
+            ));
+        }
+        Seen::Running => b.wait_running()?,
+    };
+    drop(paused);
     let settled = settle(a)?;
-    drop(planted);
+    b.stop()?;
     match settled {
         Err(message) if message.contains("8080") => Ok(()),
         Err(message) => Err(Outcome::failed(
@@ -112,7 +120,7 @@ fn step_binary(probe: &Probe, mut a: Starting, rules: Flock<File>, ipam_lock: &P
         Ok(running) => {
             running.stop()?;
             Err(Outcome::failed(
-                "container a, which waited for ipam/lock while port 8080 was published, \
+                "container a, which waited for ipam/lock while container b published 8080, \
                  refuses 8080 once it has the lock: it looks at the published ports under the \
                  lock, not before taking it",
                 "container a started with 8080 published twice".to_string(),
@@ -124,7 +132,7 @@ fn step_binary(probe: &Probe, mut a: Starting, rules: Flock<File>, ipam_lock: &P
 /// Two containers asking for 8080 while the check holds ipam/lock: once released, exactly
 /// one of them runs and the other is refused.
 fn two_publishers(probe: &Probe, ipam_lock: &Path) -> Verdict {
-    let ipam = hold(ipam_lock)?;
+    let ipam = flocks::hold(ipam_lock)?;
     let mut a = probe.spawn("a", WEB, SLEEP)?;
     let first = match wait_for(&mut a, &[ipam_lock], &BTreeSet::new())? {
         Seen::Waiting(pids) => pids,
@@ -154,7 +162,11 @@ fn two_publishers(probe: &Probe, ipam_lock: &Path) -> Verdict {
         }
     }
     drop(ipam);
-    let (a, b) = (settle(a)?, settle(b)?);
+    one_of_two(settle(a)?, settle(b)?)
+}
+
+/// Of two containers publishing 8080 at once, one runs and the other is refused, naming it.
+fn one_of_two(a: Result<Running, String>, b: Result<Running, String>) -> Verdict {
     match (a, b) {
         (Ok(one), Err(refusal)) | (Err(refusal), Ok(one)) if refusal.contains("8080") => {
             one.stop()?;
@@ -195,11 +207,11 @@ fn wait_for(
 ) -> Result<Seen, Outcome> {
     let inodes: Vec<u64> = locks
         .iter()
-        .map(|path| inode(path))
+        .map(|path| flocks::inode(path))
         .collect::<anyhow::Result<_>>()?;
     let deadline = Instant::now() + START_LIMIT;
     loop {
-        let waiting: BTreeSet<u32> = waiters()?
+        let waiting: BTreeSet<u32> = flocks::waiters()?
             .into_iter()
             .filter(|(pid, ino)| !known.contains(pid) && (inodes.is_empty() || inodes.contains(ino)))
             .map(|(pid, _)| pid)
@@ -254,98 +266,41 @@ fn settle(starting: Starting) -> Result<Result<Running, String>, Outcome> {
     }
 }
 
-/// The processes waiting for a flock, with the inode of the locked file, from /proc/locks
-/// (`1: -> FLOCK  ADVISORY  WRITE 1234 00:2e:5678 0 EOF`).
-fn waiters() -> anyhow::Result<Vec<(u32, u64)>> {
-    let text = std::fs::read_to_string("/proc/locks").context("reading /proc/locks")?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let words: Vec<&str> = line.split_whitespace().collect();
-            if words.get(1) != Some(&"->") {
-                return None;
-            }
-            let pid = words.get(5)?.parse().ok()?;
-            let ino = words.get(6)?.rsplit(':').next()?.parse().ok()?;
-            Some((pid, ino))
-        })
-        .collect())
-}
-
-/// /proc/locks, for reports.
-fn locks_view() -> String {
-    format!(
-        "lab# cat /proc/locks\n{}",
-        std::fs::read_to_string("/proc/locks").unwrap_or_else(|e| e.to_string())
-    )
-}
-
 fn pids_text(pids: &BTreeSet<u32>) -> String {
     pids.iter().map(u32::to_string).collect::<Vec<_>>().join(", ")
 }
 
-fn inode(path: &Path) -> anyhow::Result<u64> {
-    Ok(open(path)?.metadata().context("reading a lock file")?.ino())
-}
+/// Processes stopped (SIGSTOP) until dropped (SIGCONT). A process stopped in flock leaves
+/// its wait, and takes the call up again when it goes on.
+struct Paused(Vec<Pid>);
 
-fn open(path: &Path) -> anyhow::Result<File> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))
-}
-
-/// Takes the flock on `path` (waiting for it).
-fn hold(path: &Path) -> anyhow::Result<Flock<File>> {
-    Flock::lock(open(path)?, FlockArg::LockExclusive)
-        .map_err(|(_, e)| e)
-        .with_context(|| format!("locking {}", path.display()))
-}
-
-/// Takes the flock on `path` if it comes free within [`FREE_SOON`].
-fn try_hold(path: &Path) -> anyhow::Result<Option<Flock<File>>> {
-    let deadline = Instant::now() + FREE_SOON;
-    let mut file = open(path)?;
-    loop {
-        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(held) => return Ok(Some(held)),
-            Err((back, _)) if Instant::now() < deadline => file = back,
-            Err(_) => return Ok(None),
+impl Paused {
+    fn new(pids: &BTreeSet<u32>) -> Result<Paused, Outcome> {
+        let paused = Paused(pids.iter().map(|p| Pid::from_raw(*p as i32)).collect());
+        for pid in &paused.0 {
+            let _ = kill(*pid, Signal::SIGSTOP);
         }
-        std::thread::sleep(Duration::from_millis(10));
+        let deadline = Instant::now() + START_LIMIT;
+        while flocks::waiters()?
+            .iter()
+            .any(|(pid, _)| pids.contains(pid))
+        {
+            if Instant::now() > deadline {
+                return Err(Outcome::TimedOut {
+                    seconds: START_LIMIT.as_secs(),
+                    doing: "stopping a process that waits for ipam/lock".into(),
+                });
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Ok(paused)
     }
 }
 
-/// A publication of 8080 by someone else, as the given code reads one; removed when dropped.
-struct Planted<'a> {
-    probe: &'a Probe<'a>,
-}
-
-impl<'a> Planted<'a> {
-    fn new(probe: &'a Probe<'a>) -> anyhow::Result<Planted<'a>> {
-        let _ = probe.host("iptables", &["-w", "-t", "nat", "-N", CHAIN]);
-        let mut args = vec!["-w", "-t", "nat", "-A", CHAIN];
-        args.extend(PLANTED);
-        let added = probe.host("iptables", &args)?;
-        anyhow::ensure!(
-            added.status.success(),
-            "planting a publication of 8080: {}",
-            observe::text(&added)
-        );
-        Ok(Planted { probe })
-    }
-}
-
-impl Drop for Planted<'_> {
+impl Drop for Paused {
     fn drop(&mut self) {
-        let mut args = vec!["-w", "-t", "nat", "-D", CHAIN];
-        args.extend(PLANTED);
-        let _ = self.probe.host("iptables", &args);
+        for pid in &self.0 {
+            let _ = kill(*pid, Signal::SIGCONT);
+        }
     }
 }
-
