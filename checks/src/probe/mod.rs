@@ -212,6 +212,18 @@ impl Starting {
         self.process.finish(STOP_LIMIT, &doing)
     }
 
+    /// The outcome of a step binary that ended while it should have started (or waited):
+    /// the trouble it reported, or a failure of `expected` ("it ended at once").
+    pub fn ended(self, expected: &str) -> Outcome {
+        match self.finish() {
+            Err(outcome) => outcome,
+            Ok(finished) => Outcome::failed(
+                expected,
+                format!("it ended at once:\n{}", finished.output()),
+            ),
+        }
+    }
+
     /// SIGTERM, as a user stops a container, then [`Starting::finish`].
     pub fn stop(self) -> Result<Finished, Outcome> {
         self.process.terminate();

@@ -204,6 +204,13 @@ fn many(lab: &Lab, subject: &Subject, baseline: &Path) -> Result<String> {
         times.push(start.elapsed());
         running.push(started);
     }
+    // Steady state, the steadier measure: one more container started (and stopped) at a
+    // hundred, then at ten, each start next to a baseline start at the same fill.
+    let full = fill_cycles(lab, subject, baseline, "full")?;
+    for container in running.drain(10..) {
+        container.stop()?;
+    }
+    let ten = fill_cycles(lab, subject, baseline, "ten")?;
     for container in running {
         container.stop()?;
     }
@@ -229,7 +236,35 @@ fn many(lab: &Lab, subject: &Subject, baseline: &Path) -> Result<String> {
         ms(cost_last),
         ms(median(&base_last)),
         ms(cost_last) / ms(cost_first).max(0.001),
+    ) + &format!(
+        "| {name}: one more container at 10 running | | | {measures} {:.1} ms ({CYCLES} starts) |\n\
+         | {name}: one more container at {CONTAINERS} running | | flat | {measures} {:.1} ms \
+         ({CYCLES} starts): {:.2} to at 10 |\n",
+        ms(ten),
+        ms(full),
+        ms(full) / ms(ten).max(0.001),
     ))
+}
+
+/// How many extra containers [`fill_cycles`] starts at each fill.
+const CYCLES: usize = 15;
+
+/// The median cost over the baseline of starting one more container at the present fill:
+/// [`CYCLES`] starts, each stopped again, each next to a baseline start.
+fn fill_cycles(lab: &Lab, subject: &Subject, baseline: &Path, fill: &str) -> Result<Duration> {
+    let name = &subject.name;
+    let (mut times, mut bases) = (Vec::new(), Vec::new());
+    for i in 0..CYCLES {
+        bases.push(lab.cycle(baseline, &[], &format!("{name}-{fill}-base{i}"))?);
+        times.push(lab.cycle(
+            &subject.binary,
+            &subject.start,
+            &format!("{name}-{fill}{i}"),
+        )?);
+    }
+    times.sort();
+    bases.sort();
+    Ok(median(&times).saturating_sub(median(&bases)))
 }
 
 /// The lab the container measurements run in.

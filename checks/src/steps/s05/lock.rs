@@ -151,16 +151,13 @@ fn shown(taken: &[(String, Ipv4Addr)]) -> String {
         .join(", ")
 }
 
-/// The step binary ended while it should have waited or started: its trouble, or a failure.
+/// The step binary ended while it should have waited or started.
 fn ended(starting: Starting) -> Outcome {
-    let name = starting.name.clone();
-    match starting.finish() {
-        Err(outcome) => outcome,
-        Ok(finished) => Outcome::failed(
-            format!("container {name} waits for the allocation lock, then starts"),
-            format!("it ended at once:\n{}", finished.output()),
-        ),
-    }
+    let expected = format!(
+        "container {} waits for the allocation lock, then starts",
+        starting.name
+    );
+    starting.ended(&expected)
 }
 
 fn too_late(deadline: Instant, doing: &str) -> Result<(), Outcome> {

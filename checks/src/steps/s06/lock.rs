@@ -237,14 +237,8 @@ fn wait_for(
 
 /// The outcome of a container that ended while it should have started or waited.
 fn ended(starting: Starting) -> Outcome {
-    let name = starting.name.clone();
-    match starting.finish() {
-        Err(outcome) => outcome,
-        Ok(finished) => Outcome::failed(
-            format!("container {name} starts"),
-            format!("it ended at once:\n{}", finished.output()),
-        ),
-    }
+    let expected = format!("container {} starts", starting.name);
+    starting.ended(&expected)
 }
 
 /// Waits until `starting` runs (Ok) or ends refused (Err: what it said).
