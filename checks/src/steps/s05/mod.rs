@@ -2,8 +2,10 @@
 //! keeps its records on disk.
 //!
 //! A container's address is read from its own namespace (`ip -j addr show dev eth0`); its
-//! host end is found by the peer's ifindex, not by its name. The allocator's records are the
-//! files of `$NETLAB_STATE/ipam/` named after an address.
+//! host end is found by the peer's ifindex, not by its name. The allocator's records are
+//! read in any format from `$NETLAB_STATE/ipam/` (files named after an address, or lines
+//! naming one), and the checks that need other allocations make them with the learner's own
+//! code.
 
 mod bridge;
 mod concurrency;
