@@ -8,6 +8,7 @@ mod check;
 mod cli;
 mod doctor;
 mod hint;
+mod kit;
 mod lab;
 mod messages;
 mod new_step;
@@ -47,6 +48,7 @@ fn main() -> ExitCode {
         Verb::Reset(args) => reset::main(args),
         Verb::Solution(args) => solution::main(args),
         Verb::Book(args) => book::main(args),
+        Verb::Kit(args) => kit::main(args),
         Verb::NewStep(args) => new_step::main(args),
     };
     match result {

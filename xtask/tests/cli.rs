@@ -34,6 +34,7 @@ const VERBS: &[(&str, &[&str])] = &[
     ("reset", &["--yes", "-y"]),
     ("solution", &["--force"]),
     ("book", &["--serve", "--port"]),
+    ("kit", &["--output", "--force"]),
     ("new-step", &["--title"]),
 ];
 
@@ -60,7 +61,7 @@ fn unknown_verb_lists_the_verbs() {
     refused(
         xtask(&root).arg("frobnicate"),
         "xtask: unknown verb 'frobnicate': use one of check, watch, hint, run, lab, show, \
-         doctor, test, bench, status, reset, solution, book, new-step (cargo xtask --help)",
+         doctor, test, bench, status, reset, solution, book, kit, new-step (cargo xtask --help)",
     );
     let names: Vec<&str> = VERBS.iter().map(|(verb, _)| *verb).collect();
     assert_eq!(listed_verbs(&root), names);

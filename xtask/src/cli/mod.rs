@@ -112,6 +112,14 @@ pub enum Verb {
     /// book/troubleshooting.md into an mdBook in target/book. Needs mdbook:
     /// scripts/install-deps --dev.
     Book(Book),
+    /// one archive to work offline: the source and every crate
+    ///
+    /// Writes one archive (target/netlab/netlab-kit.tar.gz, or --output) holding the
+    /// workshop's source, as git tracks it, and every crate it needs (cargo vendor), with the
+    /// cargo configuration that uses them. Unpacked on a machine with no network and an empty
+    /// CARGO_HOME, the README's first command builds offline. For a room on bad Wi-Fi: hand
+    /// it out on a USB stick.
+    Kit(Kit),
     /// a new step from the templates (for contributors)
     ///
     /// Writes a new step from xtask/templates/ (its lesson, hints, stub, solution, mutants and
@@ -262,6 +270,16 @@ pub struct BenchLab {
     /// The folder of the built binaries
     #[arg(value_name = "BIN_DIR")]
     pub bin_dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct Kit {
+    /// Where to write the archive
+    #[arg(long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Replace the archive if it exists
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
