@@ -130,3 +130,12 @@ pub fn lab_c1_failed(binary: &str) -> String {
 pub fn lab_c1_slow(binary: &str, secs: u32) -> String {
     format!("lab: container c1 of {binary} did not start within {secs} s (its messages so far are above); the lab ends")
 }
+
+/// `status` when every step from the one last worked on passed, and earlier ones did not.
+pub fn status_only_before(last: &str, open: &[&str]) -> String {
+    let first = open.first().copied().unwrap_or_default();
+    format!(
+        "every step from {last} (the last checked) on passed; not passed yet: {}: cargo xtask check {first}",
+        open.join(", ")
+    )
+}
