@@ -44,6 +44,9 @@ enum Verb {
         /// Only the check with this name (in every step given).
         #[arg(long, value_name = "NAME")]
         only: Option<String>,
+        /// Also writes each step's verdict to FILE, one `NN passed` or `NN failed` a line.
+        #[arg(long, value_name = "FILE")]
+        verdicts: Option<PathBuf>,
         /// Step numbers and the binaries to check.
         #[arg(required = true, value_name = "NN=BINARY", value_parser = target)]
         targets: Vec<(String, PathBuf)>,
@@ -94,6 +97,9 @@ enum Verb {
         /// The lab's PID; needed when several labs run.
         #[arg(long, value_name = "PID", value_parser = pid)]
         lab: Option<i32>,
+        /// The learner's step, named in `cargo xtask lab NN` when no lab runs.
+        #[arg(long, value_name = "NN")]
+        step: Option<String>,
     },
 }
 
@@ -109,6 +115,8 @@ pub enum Request {
         jobs: usize,
         /// Only the check with this name (in every step given).
         only: Option<String>,
+        /// Where to write each step's verdict (`NN passed` or `NN failed`, a line each).
+        verdicts: Option<PathBuf>,
     },
     /// Start a lab and run one program in it, in the foreground.
     Run {
@@ -131,6 +139,8 @@ pub enum Request {
         paths: LabPaths,
         /// The lab's PID; needed when several labs run.
         lab: Option<i32>,
+        /// The learner's step, named in `cargo xtask lab NN` when no lab runs.
+        step: Option<String>,
     },
     /// `--help`: the text to print.
     Help(String),
@@ -156,6 +166,7 @@ pub fn parse(args: &[String]) -> Result<Request> {
             json,
             jobs,
             only,
+            verdicts,
             targets,
         } => Request::Check {
             paths: dirs.paths(false),
@@ -167,6 +178,7 @@ pub fn parse(args: &[String]) -> Result<Request> {
                 std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8))
             }),
             only,
+            verdicts,
         },
         Verb::Run {
             dirs,
@@ -193,9 +205,10 @@ pub fn parse(args: &[String]) -> Result<Request> {
             paths: dirs.paths(false),
             json,
         },
-        Verb::Show { dirs, lab } => Request::Show {
+        Verb::Show { dirs, lab, step } => Request::Show {
             paths: dirs.paths(true),
             lab,
+            step,
         },
     })
 }
@@ -254,8 +267,9 @@ mod tests {
             json,
             jobs,
             only,
+            verdicts,
         } = parse_str(&format!(
-            "check {DIRS} --json --jobs 3 --only own-netns 01=/b/s1 02=s2"
+            "check {DIRS} --json --jobs 3 --only own-netns --verdicts /v 01=/b/s1 02=s2"
         ))
         .unwrap()
         else {
@@ -272,6 +286,7 @@ mod tests {
             ]
         );
         assert_eq!((json, jobs, only.as_deref()), (true, 3, Some("own-netns")));
+        assert_eq!(verdicts, Some(PathBuf::from("/v")));
 
         let Request::Run {
             paths,
@@ -328,11 +343,13 @@ mod tests {
             parse_str(&format!("doctor {DIRS} --json")).unwrap(),
             Request::Doctor { json: true, .. }
         ));
-        let Request::Show { paths, lab } = parse_str(&format!("show {DIRS} --lab 42")).unwrap()
+        let Request::Show { paths, lab, step } =
+            parse_str(&format!("show {DIRS} --lab 42 --step 03")).unwrap()
         else {
             panic!()
         };
         assert_eq!(lab, Some(42));
+        assert_eq!(step.as_deref(), Some("03"));
         assert_eq!(
             paths.registry,
             Some(lab::registry::dir_beside(&paths.state))

@@ -1,6 +1,7 @@
 //! `checker`: the part of the workshop that needs privileges. It becomes root in a user
 //! namespace of its own (or runs as root through sudo), and puts everything in labs.
 
+use anyhow::Context;
 use checks::cli::{self, Request};
 use checks::{catalog, coordinator, doctor, lab_task, report, show};
 use lab::userns;
@@ -49,6 +50,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             json,
             jobs,
             only,
+            verdicts,
         } => {
             let mut plan = Vec::new();
             let root = workshop::root();
@@ -80,6 +82,16 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                 }
             }
             let results = coordinator::run(&plan, &paths, jobs)?;
+            if let Some(file) = &verdicts {
+                let mut ids: Vec<&str> = Vec::new();
+                for job in &plan {
+                    if !ids.contains(&job.step.decl.id.as_str()) {
+                        ids.push(&job.step.decl.id);
+                    }
+                }
+                std::fs::write(file, report::verdicts(&ids, &results))
+                    .with_context(|| format!("writing {}", file.display()))?;
+            }
             if json {
                 println!("{}", serde_json::to_string_pretty(&results)?);
             } else {
@@ -119,7 +131,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
             Ok(ExitCode::SUCCESS)
         }
-        Request::Show { paths, lab } => show::outside::main(&paths, lab),
+        Request::Show { paths, lab, step } => show::outside::main(&paths, lab, step.as_deref()),
         Request::Doctor { paths, json } => {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
             Ok(if doctor::run(json) {

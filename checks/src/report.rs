@@ -92,6 +92,18 @@ fn labelled(label: &str, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// Each step's verdict, `NN passed` or `NN failed` a line, for the steps `ids` (in their
+/// order): passed when every one of its checks passed.
+pub fn verdicts(ids: &[&str], results: &[CheckResult]) -> String {
+    ids.iter()
+        .map(|id| {
+            let own: Vec<&CheckResult> = results.iter().filter(|r| r.step == *id).collect();
+            let passed = !own.is_empty() && own.iter().all(|r| r.outcome.passed());
+            format!("{id} {}\n", if passed { "passed" } else { "failed" })
+        })
+        .collect()
+}
+
 /// True when every check passed.
 pub fn all_passed(results: &[CheckResult]) -> bool {
     !results.is_empty() && results.iter().all(|r| r.outcome.passed())

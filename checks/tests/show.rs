@@ -235,7 +235,16 @@ fn show_without_a_lab_says_so_in_one_line() {
     assert!(ran.stdout.is_empty(), "{}", ran.describe());
     assert_eq!(
         ran.stderr,
-        format!("{}\n", checks::show::outside::NO_LAB),
+        "no lab is running: start one with `cargo xtask lab NN` (NN: your step)\n",
+        "{}",
+        ran.describe()
+    );
+    // With the learner's step (as `cargo xtask show` passes it), that step's lab.
+    let ran = checker_show(&dir.join("state"), &["--step", "03"]);
+    assert_eq!(ran.code, 1, "{}", ran.describe());
+    assert_eq!(
+        ran.stderr,
+        "no lab is running: start one with `cargo xtask lab 03`\n",
         "{}",
         ran.describe()
     );
@@ -260,7 +269,7 @@ fn stale_registry_entries_are_ignored_and_removed() {
     assert_eq!(ran.code, 1, "{}", ran.describe());
     assert_eq!(
         ran.stderr,
-        format!("{}\n", checks::show::outside::NO_LAB),
+        format!("{}\n", checks::show::outside::no_lab(None)),
         "{}",
         ran.describe()
     );

@@ -3,6 +3,7 @@
 use crate::workspace::{self, Paths, Step};
 use crate::{build, cli, progress, rootfs, runner};
 use anyhow::{Context, Result};
+use std::path::PathBuf;
 use std::process::{Command, ExitCode, ExitStatus};
 
 /// How to check: the options `check` takes (and `watch`, in part).
@@ -51,6 +52,12 @@ pub fn prepare(paths: &Paths, steps: &[Step], options: Options) -> Result<Comman
     }
     rootfs::ensure(paths)?;
     let mut checker_args: Vec<String> = Vec::new();
+    if !options.solution {
+        let file = verdicts_file(paths);
+        let _ = std::fs::remove_file(&file);
+        checker_args.push("--verdicts".into());
+        checker_args.push(file.display().to_string());
+    }
     if options.json {
         checker_args.push("--json".into());
     }
@@ -61,15 +68,38 @@ pub fn prepare(paths: &Paths, steps: &[Step], options: Options) -> Result<Comman
     Ok(runner::command(paths, options.sudo, "check", &checker_args))
 }
 
-/// After the checker ended with `status`: when every check passed (on the learner's own
-/// code), the steps are marked passed in the progress file.
+/// Where the checker writes each step's verdict for [`record`].
+fn verdicts_file(paths: &Paths) -> PathBuf {
+    paths.state.join(format!("verdicts.{}", std::process::id()))
+}
+
+/// After the checker ended with `status` (on the learner's own code): each step's verdict,
+/// passed or failed, replaces the one before in the progress file. The checker writes them
+/// to [`verdicts_file`]; when it wrote none (it ended before its report), a success still
+/// counts for every step, and a failure judges no step.
 pub fn record(paths: &Paths, steps: &[Step], options: Options, status: ExitStatus) -> Result<()> {
-    if status.success() && !options.solution {
-        let mut progress = progress::Progress::load(paths)?;
-        for s in steps {
-            progress.step(&s.id).passed = Some(progress::now());
-        }
-        progress.save()?;
+    if options.solution {
+        return Ok(());
     }
-    Ok(())
+    let file = verdicts_file(paths);
+    let written = std::fs::read_to_string(&file).ok();
+    let _ = std::fs::remove_file(&file);
+    let verdicts: Vec<(String, bool)> = match written {
+        Some(text) => text
+            .lines()
+            .filter_map(|line| line.split_once(' '))
+            .map(|(id, verdict)| (id.to_string(), verdict == "passed"))
+            .collect(),
+        None if status.success() => steps.iter().map(|s| (s.id.clone(), true)).collect(),
+        None => Vec::new(),
+    };
+    if verdicts.is_empty() {
+        return Ok(());
+    }
+    let mut progress = progress::Progress::load(paths)?;
+    let now = progress::now();
+    for (id, passed) in verdicts {
+        progress.step(&id).judged(passed, now.clone());
+    }
+    progress.save()
 }

@@ -114,3 +114,28 @@ pub fn book_hints_intro(number: &str) -> String {
          shows the next level each time you run it."
     )
 }
+
+/// `lab`'s banner, once c1 runs; `pid` is a shell expression for its PID.
+pub fn lab_c1_runs(binary: &str, pid: &str) -> String {
+    format!("lab: container c1 of {binary} runs (PID {pid}); enter it with: enter c1 (nsenter into its namespaces, its shell without job control)")
+}
+
+pub const LAB_HOST: &str = "lab: this shell is the lab host; exit ends the lab; `cargo xtask show` in another terminal draws it";
+
+/// c1 ended before it ran (its own lines, as `run` prints them, are above).
+pub fn lab_c1_failed(binary: &str) -> String {
+    format!("lab: container c1 of {binary} did not start (its messages are above); the lab ends")
+}
+
+pub fn lab_c1_slow(binary: &str, secs: u32) -> String {
+    format!("lab: container c1 of {binary} did not start within {secs} s (its messages so far are above); the lab ends")
+}
+
+/// `status` when every step from the one last worked on passed, and earlier ones did not.
+pub fn status_only_before(last: &str, open: &[&str]) -> String {
+    let first = open.first().copied().unwrap_or_default();
+    format!(
+        "every step from {last} (the last checked) on passed; not passed yet: {}: cargo xtask check {first}",
+        open.join(", ")
+    )
+}

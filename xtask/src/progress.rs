@@ -1,5 +1,6 @@
 //! The learner's progress, in a small human-readable file at the workspace root
-//! (`.netlab-progress`, git-ignored): one line per step, `NN hint=N passed=YYYY-MM-DD HH:MM`.
+//! (`.netlab-progress`, git-ignored): one line per step, `NN hint=N passed=YYYY-MM-DD HH:MM:SS`
+//! (or `failed=...`): the step's last verdict, and when.
 
 use crate::workspace::Paths;
 use anyhow::{bail, Context, Result};
@@ -14,8 +15,30 @@ const HEADER: &str =
 pub struct StepProgress {
     /// The highest hint level shown so far (0: none).
     pub hint: u8,
-    /// When the step's checks last all passed.
+    /// When the step's checks last all passed, if its last verdict was that.
     pub passed: Option<String>,
+    /// When the step's checks last failed, if its last verdict was that.
+    pub failed: Option<String>,
+}
+
+impl StepProgress {
+    /// The step's last verdict: passed or not, and when.
+    pub fn verdict(&self) -> Option<(bool, &str)> {
+        match (&self.passed, &self.failed) {
+            (Some(when), _) => Some((true, when)),
+            (None, Some(when)) => Some((false, when)),
+            (None, None) => None,
+        }
+    }
+
+    /// Records a verdict: it replaces the one before.
+    pub fn judged(&mut self, passed: bool, when: String) {
+        (self.passed, self.failed) = if passed {
+            (Some(when), None)
+        } else {
+            (None, Some(when))
+        };
+    }
 }
 
 /// Every step's progress, by step number.
@@ -40,7 +63,7 @@ impl Progress {
             }
             let corrupt = || {
                 format!(
-                    "{} line {} is not `NN hint=N passed=...`: fix or delete that file",
+                    "{} line {} is not `NN hint=N passed=...` (or `failed=...`): fix or delete that file",
                     file.display(),
                     n + 1
                 )
@@ -55,6 +78,8 @@ impl Progress {
             }
             if let Some(when) = rest.strip_prefix("passed=") {
                 progress.passed = Some(when.to_string());
+            } else if let Some(when) = rest.strip_prefix("failed=") {
+                progress.failed = Some(when.to_string());
             } else if !rest.is_empty() {
                 bail!(corrupt());
             }
@@ -69,6 +94,8 @@ impl Progress {
             text.push_str(&format!("{step} hint={}", p.hint));
             if let Some(when) = &p.passed {
                 text.push_str(&format!(" passed={when}"));
+            } else if let Some(when) = &p.failed {
+                text.push_str(&format!(" failed={when}"));
             }
             text.push('\n');
         }
@@ -80,7 +107,7 @@ impl Progress {
     }
 }
 
-/// Now, as `YYYY-MM-DD HH:MM` UTC.
+/// Now, as `YYYY-MM-DD HH:MM:SS` UTC (which sorts as the time does).
 pub fn now() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -97,8 +124,9 @@ pub fn now() -> String {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}",
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
         rest / 3600,
-        rest % 3600 / 60
+        rest % 3600 / 60,
+        rest % 60
     )
 }

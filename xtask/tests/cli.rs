@@ -385,6 +385,66 @@ fn status_lists_the_steps_and_what_is_next() {
     refused(xtask(&root).arg("status"), ".netlab-progress line 1");
 }
 
+/// A scratch workshop with every step's declaration (the real ones), beside step 01's files.
+fn scratch_all_steps(name: &str) -> std::path::PathBuf {
+    let root = scratch(name);
+    for entry in std::fs::read_dir(workspace().join("steps")).unwrap() {
+        let dir = entry.unwrap().path();
+        let declaration = dir.join("step.toml");
+        if declaration.is_file() {
+            let to = root.join("steps").join(dir.file_name().unwrap());
+            std::fs::create_dir_all(&to).unwrap();
+            std::fs::copy(&declaration, to.join("step.toml")).unwrap();
+        }
+    }
+    root
+}
+
+#[test]
+fn status_follows_the_last_verdict() {
+    let root = scratch_all_steps("status-verdicts");
+    let status = |progress: &str| {
+        std::fs::write(root.join(".netlab-progress"), progress).unwrap();
+        stdout(xtask(&root).arg("status"))
+    };
+    // 03 passed, then failed: it is not passed, and it is next.
+    let out = status(
+        "01 hint=0 passed=2026-01-02 03:00:00\n02 hint=0 passed=2026-01-02 03:10:00\n\
+         03 hint=1 failed=2026-01-02 03:30:00\n",
+    );
+    assert!(out.contains("no 2026-01-02 03:30:00"), "{out}");
+    assert!(!out.contains("yes 2026-01-02 03:3"), "{out}");
+    assert!(out.contains("next: step 03 "), "{out}");
+    // 04 passed last: next is 05, not 01 (which has no verdict).
+    let out = status("04 hint=0 passed=2026-01-02 04:00:00\n");
+    assert!(out.contains("next: step 05 "), "{out}");
+    // 04-06 passed, 06 last: what is left comes before; it is named, not called next.
+    let out = status(
+        "04 hint=0 passed=2026-01-02 04:00:00\n05 hint=0 passed=2026-01-02 05:00:00\n\
+         06 hint=0 passed=2026-01-02 06:00:00\n",
+    );
+    assert!(!out.contains("next: step 01"), "{out}");
+    assert!(
+        out.contains(
+            "every step from 06 (the last checked) on passed; not passed yet: 01, 02, 03: \
+             cargo xtask check 01"
+        ),
+        "{out}"
+    );
+    // Several verdicts at once (`check all`): the last step's counts as last.
+    let out =
+        status("01 hint=0 passed=2026-01-02 04:00:00\n02 hint=0 failed=2026-01-02 04:00:00\n");
+    assert!(out.contains("next: step 02 "), "{out}");
+    // A failed= and an unknown word are told apart.
+    refused(
+        xtask(&root).arg("status").env("NETLAB_ROOT", {
+            std::fs::write(root.join(".netlab-progress"), "01 hint=0 flunked=now\n").unwrap();
+            &root
+        }),
+        ".netlab-progress line 1",
+    );
+}
+
 #[test]
 fn reset_restores_the_committed_file() {
     let root = scratch("reset");
@@ -465,6 +525,32 @@ fn show_without_a_lab_says_so_in_one_line() {
         .assert()
         .code(1)
         .stdout("")
-        .stderr("no lab is running: start one with `cargo xtask lab 05`\n")
+        .stderr("no lab is running: start one with `cargo xtask lab 01`\n")
         .stderr(one_line("no lab is running"));
+    // The lab it suggests is the learner's step's, as `status` names it.
+    let root = scratch_all_steps("show-step");
+    for (progress, step) in [
+        ("04 hint=0 passed=2026-01-02 04:00:00\n", "05"),
+        (
+            "04 hint=0 passed=2026-01-02 04:00:00\n03 hint=0 failed=2026-01-02 05:00:00\n",
+            "03",
+        ),
+    ] {
+        std::fs::write(root.join(".netlab-progress"), progress).unwrap();
+        xtask(&root)
+            .args(["show", "--no-build"])
+            .env("CARGO_TARGET_DIR", &target)
+            .assert()
+            .code(1)
+            .stderr(format!(
+                "no lab is running: start one with `cargo xtask lab {step}`\n"
+            ));
+    }
+    std::fs::write(root.join(".netlab-progress"), "garbage\n").unwrap();
+    refused(
+        xtask(&root)
+            .args(["show", "--no-build"])
+            .env("CARGO_TARGET_DIR", &target),
+        ".netlab-progress line 1",
+    );
 }

@@ -98,3 +98,53 @@ fn bad_arguments_get_one_line() {
         "unexpected argument 01: doctor takes no step",
     );
 }
+
+/// Debian's busybox 1.35 segfaults on `wget -T` (doctor warns of it): no check, lesson, hint
+/// or solution may use it. A line that warns of it (says it crashes) is not a use.
+#[test]
+fn nothing_uses_wget_t() {
+    fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() && path.file_name().is_some_and(|n| n != "target") {
+                files(&path, out);
+            } else if path
+                .extension()
+                .is_some_and(|e| ["rs", "md", "toml", "sh"].iter().any(|x| e == *x))
+            {
+                out.push(path);
+            }
+        }
+    }
+    let root = common::workspace();
+    let mut all = Vec::new();
+    for dir in [
+        "checks",
+        "steps",
+        "solutions",
+        "adapters",
+        "book",
+        "lab",
+        "container",
+    ] {
+        files(&root.join(dir), &mut all);
+    }
+    assert!(!all.is_empty());
+    for file in all {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        for (n, line) in text.lines().enumerate() {
+            let Some(at) = line.find("wget") else {
+                continue;
+            };
+            let uses_t = line[at..]
+                .split_whitespace()
+                .any(|w| w == "-T" || w.starts_with("-T"));
+            assert!(
+                !uses_t || line.contains("crash"),
+                "{}:{}: wget -T crashes Debian's busybox 1.35: {line}",
+                file.display(),
+                n + 1
+            );
+        }
+    }
+}

@@ -10,11 +10,18 @@ use nix::sched::{setns, CloneFlags};
 use std::fs::File;
 use std::process::ExitCode;
 
-/// What to say when no lab runs.
-pub const NO_LAB: &str = "no lab is running: start one with `cargo xtask lab 05`";
+/// What to say when no lab runs: the lab of the learner's `step`, when known.
+pub fn no_lab(step: Option<&str>) -> String {
+    match step {
+        Some(step) => format!("no lab is running: start one with `cargo xtask lab {step}`"),
+        None => {
+            "no lab is running: start one with `cargo xtask lab NN` (NN: your step)".to_string()
+        }
+    }
+}
 
-/// Draws the lab `wanted` (or the only one running) on stdout.
-pub fn main(paths: &LabPaths, wanted: Option<i32>) -> Result<ExitCode> {
+/// Draws the lab `wanted` (or the only one running) on stdout; `step` is the learner's.
+pub fn main(paths: &LabPaths, wanted: Option<i32>, step: Option<&str>) -> Result<ExitCode> {
     let dir = paths
         .registry
         .clone()
@@ -22,7 +29,7 @@ pub fn main(paths: &LabPaths, wanted: Option<i32>) -> Result<ExitCode> {
     let labs = registry::live(&dir)?;
     let entry = match (wanted, labs.as_slice()) {
         (_, []) => {
-            eprintln!("{NO_LAB}");
+            eprintln!("{}", no_lab(step));
             return Ok(ExitCode::FAILURE);
         }
         (None, [one]) => one.clone(),

@@ -54,7 +54,9 @@ pub enum Verb {
     /// a shell on a fresh lab host (with NN's container running)
     ///
     /// Opens a shell on the host of a fresh lab (`lab#`), with the step binaries on PATH. With
-    /// NN, a container `c1` of that step already runs in the background. `exit` ends the lab.
+    /// NN, a container `c1` of that step already runs in the background: `enter c1` opens a
+    /// shell inside it (`c1#`). When c1 does not start, the lab prints why and ends with a
+    /// failure. `exit` ends the lab.
     /// `cargo xtask show`, in another terminal, draws the lab.
     Lab(Lab),
     /// draw a running lab (from another terminal)

@@ -66,6 +66,15 @@ pub fn tool(name: &str, program: &str, version_args: Option<&[&str]>, install: &
 /// The static busybox the containers' root filesystem is made from.
 pub fn busybox() -> Finding {
     match rootfs::find_static_busybox() {
+        Ok(path) if wget_timeout_crashes(&path) => Finding::new(
+            "busybox",
+            Status::Warn,
+            format!(
+                "static, {}, but its `wget -T` crashes (segfault; Debian's 1.35 does)",
+                path.display()
+            ),
+            "nothing to do for the workshop (no check or lesson uses -T); give wget its time limit with `timeout 5 wget ...`",
+        ),
         Ok(path) => Finding::ok("busybox", format!("static, {}", path.display())),
         Err(e) => Finding::new(
             "busybox",
@@ -80,8 +89,50 @@ pub fn busybox() -> Finding {
     }
 }
 
+/// Whether this busybox's `wget -T` dies of a signal. The URL's scheme is refused before any
+/// address is looked up or connected to: nothing leaves the machine.
+pub fn wget_timeout_crashes(busybox: &std::path::Path) -> bool {
+    use std::os::unix::process::ExitStatusExt;
+    Command::new(busybox)
+        .args([
+            "wget",
+            "-q",
+            "-T",
+            "1",
+            "-O",
+            "/dev/null",
+            "netlab-probe://x",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.signal().is_some())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_wget_that_crashes_is_told_from_one_that_refuses() {
+        let dir = std::env::temp_dir().join(format!("netlab-busybox-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, body, crashes) in [
+            ("crashes", "kill -SEGV $$", true),
+            (
+                "refuses",
+                "echo 'wget: not an http or ftp url' >&2; exit 1",
+                false,
+            ),
+        ] {
+            let fake = dir.join(name);
+            std::fs::write(&fake, format!("#!/bin/sh\n{body}\n")).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+            assert_eq!(super::wget_timeout_crashes(&fake), crashes, "{name}");
+        }
+        assert!(!super::wget_timeout_crashes(&dir.join("missing")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn sh_is_found_and_nonsense_is_not() {
         assert!(super::find("sh").is_some());
