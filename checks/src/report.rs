@@ -8,6 +8,8 @@ use std::fmt::Write;
 pub fn render(results: &[CheckResult]) -> String {
     let mut out = String::new();
     let mut step = None;
+    // The lab's diagram, once: the first failing check's, after the failures.
+    let mut diagram: Option<(String, Vec<String>)> = None;
     for result in results {
         if step != Some(&result.step) {
             step = Some(&result.step);
@@ -21,8 +23,25 @@ pub fn render(results: &[CheckResult]) -> String {
             _ => "FAIL",
         };
         let _ = writeln!(out, "  {tag}  {:<22} {}", result.id, result.title);
-        for line in explain(result) {
+        let (mut lines, drawn) = without_diagram(explain(result));
+        if let Some(drawn) = drawn {
+            let shown = diagram.get_or_insert_with(|| (result.id.clone(), drawn));
+            let pointer = format!(
+                "diagram:  below, after the failures (the lab of {})",
+                shown.0
+            );
+            // Before the hint, the last line.
+            let at = lines.len().saturating_sub(1);
+            lines.insert(at, pointer);
+        }
+        for line in lines {
             let _ = writeln!(out, "        {line}");
+        }
+    }
+    if let Some((id, lines)) = diagram {
+        let _ = writeln!(out, "\nthe lab of {id}, as the check saw it:");
+        for line in lines {
+            let _ = writeln!(out, "  {line}");
         }
     }
     let passed = results.iter().filter(|r| r.outcome.passed()).count();
@@ -77,6 +96,36 @@ fn explain(result: &CheckResult) -> Vec<String> {
     lines
 }
 
+/// A failure's lines without the lab's diagram (from its title to its end line, see
+/// [`crate::show::diagram`]), and the diagram's own lines (its title left out), unindented.
+fn without_diagram(lines: Vec<String>) -> (Vec<String>, Option<Vec<String>>) {
+    use crate::show::{DIAGRAM_END, DIAGRAM_TITLE};
+    let start = lines.iter().position(|l| l.contains(DIAGRAM_TITLE));
+    let end = lines
+        .iter()
+        .rposition(|l| l.trim_end().ends_with(DIAGRAM_END));
+    let (Some(start), Some(end)) = (start, end) else {
+        return (lines, None);
+    };
+    if end <= start {
+        return (lines, None);
+    }
+    let mut kept = lines;
+    let block: Vec<String> = kept.drain(start..=end).collect();
+    let inner = &block[1..block.len() - 1];
+    let indent = inner
+        .iter()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| l.len() - l.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let drawn = inner
+        .iter()
+        .map(|l| l.get(indent..).unwrap_or(l.trim_start()).to_string())
+        .collect();
+    (kept, Some(drawn))
+}
+
 /// `label` before the first line of `text`, the rest aligned under it.
 fn labelled(label: &str, text: &str) -> Vec<String> {
     let pad = " ".repeat(label.chars().count().min(10));
@@ -107,4 +156,51 @@ pub fn verdicts(ids: &[&str], results: &[CheckResult]) -> String {
 /// True when every check passed.
 pub fn all_passed(results: &[CheckResult]) -> bool {
     !results.is_empty() && results.iter().all(|r| r.outcome.passed())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::show::{DIAGRAM_END, DIAGRAM_TITLE};
+
+    fn failed(id: &str) -> CheckResult {
+        CheckResult {
+            step: "05".into(),
+            step_title: "many containers, one bridge".into(),
+            id: id.into(),
+            title: "a check".into(),
+            hint: 1,
+            outcome: Outcome::failed(
+                "something",
+                format!(
+                    "what was seen\n{DIAGRAM_TITLE}\n  lab host\n    eth0\n{DIAGRAM_END}\nafter it"
+                ),
+            ),
+        }
+    }
+
+    #[test]
+    fn the_diagram_is_shown_once_after_the_failures() {
+        let report = render(&[failed("05.a"), failed("05.b")]);
+        assert_eq!(report.matches("lab host").count(), 1, "{report}");
+        assert!(
+            !report.contains(DIAGRAM_TITLE) && !report.contains(DIAGRAM_END),
+            "{report}"
+        );
+        assert_eq!(
+            report
+                .matches("below, after the failures (the lab of 05.a)")
+                .count(),
+            2,
+            "{report}"
+        );
+        assert!(report.contains("after it"), "{report}");
+        let (_, tail) = report
+            .split_once("the lab of 05.a, as the check saw it:")
+            .unwrap_or_default();
+        assert!(
+            tail.contains("  lab host\n    eth0\n") && tail.contains("0 passed, 2 failed"),
+            "{report}"
+        );
+    }
 }

@@ -32,16 +32,20 @@ pub fn diagram(lab: &Lab) -> String {
 
 /// [`diagram`] of the lab whose state directory is `state`, from its lab host.
 pub fn diagram_in(state: &Path) -> String {
-    let model = collect::lab(
-        "the lab as the check saw it (`cargo xtask show` draws a running lab the same way)",
-        collect::Where::Here,
-        state,
-        None,
-    );
-    // No blank line: in a report, the diagram is one block of the "observed" text.
-    render::render_width(&model, REPORT_WIDTH)
+    let model = collect::lab(DIAGRAM_TITLE, collect::Where::Here, state, None);
+    // No blank line: in a report, the diagram is one block of the "observed" text, from its
+    // title to [`DIAGRAM_END`] (the report shows one diagram, after the failures).
+    let mut lines: Vec<String> = render::render_width(&model, REPORT_WIDTH)
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .collect::<Vec<_>>()
-        .join("\n")
+        .map(str::to_string)
+        .collect();
+    lines.push(DIAGRAM_END.to_string());
+    lines.join("\n")
 }
+
+/// The first line of a check's [`diagram`].
+pub const DIAGRAM_TITLE: &str =
+    "the lab as the check saw it (`cargo xtask show` draws a running lab the same way)";
+/// The last line of a check's [`diagram`].
+pub const DIAGRAM_END: &str = "(end of the lab's diagram)";
