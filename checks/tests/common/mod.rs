@@ -270,14 +270,25 @@ pub struct Entry {
 /// The checks of a text report, in order.
 pub fn entries(report: &str) -> Vec<Entry> {
     let mut entries: Vec<Entry> = Vec::new();
+    // Checks are listed under a `step NN: title` line; another unindented line (the lab's
+    // diagram after the failures, the summary) ends the list.
+    let mut listing = false;
     for line in report.lines() {
+        if !line.starts_with(' ') && !line.trim().is_empty() {
+            listing = line.starts_with("step ");
+            continue;
+        }
+        if !listing {
+            continue;
+        }
         if let Some(detail) = line.strip_prefix("        ") {
             if let Some(entry) = entries.last_mut() {
                 entry.details.push(detail.to_string());
             }
         } else if let Some(rest) = line.strip_prefix("  ") {
             // `  TAG   ID  title`: the tag is four characters wide (`LAB ` included).
-            let (tag, rest) = rest.split_at(rest.len().min(4));
+            let at = rest.char_indices().nth(4).map_or(rest.len(), |(i, _)| i);
+            let (tag, rest) = rest.split_at(at);
             entries.push(Entry {
                 tag: tag.trim().to_string(),
                 id: rest.split_whitespace().next().unwrap_or("").to_string(),
