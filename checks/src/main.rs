@@ -89,8 +89,18 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                         ids.push(&job.step.decl.id);
                     }
                 }
-                std::fs::write(file, report::verdicts(&ids, &results))
-                    .with_context(|| format!("writing {}", file.display()))?;
+                // A new file only, never through a link: through sudo, this runs as root in
+                // the user's folder.
+                use std::io::Write;
+                use std::os::unix::fs::OpenOptionsExt;
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o644)
+                    .custom_flags(nix::libc::O_NOFOLLOW)
+                    .open(file)
+                    .and_then(|mut out| out.write_all(report::verdicts(&ids, &results).as_bytes()))
+                    .with_context(|| format!("writing {} (a new file)", file.display()))?;
             }
             if json {
                 println!("{}", serde_json::to_string_pretty(&results)?);

@@ -88,7 +88,7 @@ fn nft_table() -> String {
     let (family, name) = NFT_TABLE;
     format!(
         "table {family} {name} {{\n\
-         \tset trusted {{\n\t\ttype ipv4_addr\n\t\telements = {{ 192.0.2.10 }}\n\t}}\n\
+         \tset trusted {{\n\t\ttype ipv4_addr\n\t\telements = {{ 100.64.0.10 }}\n\t}}\n\
          \tchain input {{\n\
          \t\ttype filter hook input priority filter + 10; policy accept;\n\
          \t\tiifname \"wg0\" udp dport 51820 accept\n\t}}\n\

@@ -3,8 +3,9 @@
 //! `<dir>/<pid>`, named after the lab's PID as seen from outside it.
 //!
 //! The directory is beside the labs' state directory (`target/netlab/labs` for
-//! `target/netlab/state`): inside the user's tree, reachable both for a rootless lab (whose root
-//! is the user) and for one started through sudo. The lab's keeper removes the file when the
+//! `target/netlab/state`): inside the user's tree, the user's alone (0700, owned like the folder
+//! around it even when a lab started through sudo made it), reachable both for a rootless lab
+//! (whose root is the user) and for one started through sudo. The lab's keeper removes the file when the
 //! lab ends; a file whose process is gone (a keeper killed with SIGKILL) is stale, ignored, and
 //! removed by the next reader. A file also records the process's start time and network
 //! namespace, so a PID reused by an unrelated process is never taken for a lab.
@@ -12,7 +13,7 @@
 use anyhow::{Context, Result};
 use std::fs;
 use std::io::Write;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// One running lab, as its file records it.
@@ -87,22 +88,50 @@ impl Entry {
     }
 }
 
-/// Writes `entry` into `dir` (created if missing, shared by root's and the user's labs: like
-/// /tmp, anyone may add a file, only its owner remove it). Stale entries are not swept here:
-/// a lab writes its entry from inside, where its `/proc` shows none of the other labs.
+/// Writes `entry` into `dir` ([`own_dir`]). Stale entries are not swept here: a lab writes its
+/// entry from inside, where its `/proc` shows none of the other labs.
 pub fn write(dir: &Path, entry: &Entry) -> Result<PathBuf> {
-    if !dir.is_dir() {
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o1777));
-    }
+    own_dir(dir)?;
     let path = file(dir, entry.pid);
     let temporary = dir.join(format!(".{}.new", entry.pid));
-    let mut out = fs::File::create(&temporary)
+    // A leftover of a killed writer of the same PID: ours to replace.
+    let _ = fs::remove_file(&temporary);
+    let mut out = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(nix::libc::O_NOFOLLOW)
+        .open(&temporary)
         .with_context(|| format!("creating {}", temporary.display()))?;
     out.write_all(entry.to_text().as_bytes())
         .with_context(|| format!("writing {}", temporary.display()))?;
     fs::rename(&temporary, &path).with_context(|| format!("creating {}", path.display()))?;
     Ok(path)
+}
+
+/// Makes `dir` if missing, writable by its owner alone (0700), and owned like the folder it
+/// is in (the user's `target/netlab`): a lab started through sudo makes it as root, and the
+/// user's own labs and `show` must still use it. Nobody else may write there: on a shared
+/// machine another attendee could plant or replace entries. A directory an older version made
+/// world-writable is tightened.
+fn own_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+        if let Some(parent) = dir.parent().and_then(|p| fs::metadata(p).ok()) {
+            // Only root may give it away; for anyone else it is theirs already.
+            let _ = std::os::unix::fs::chown(dir, Some(parent.uid()), Some(parent.gid()));
+        }
+    }
+    let meta = fs::symlink_metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if meta.mode() & 0o022 != 0 && meta.uid() == nix::unistd::geteuid().as_raw() {
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} the owner's alone", dir.display()))?;
+    }
+    Ok(())
 }
 
 /// Removes the entry of `pid` (nothing to remove is fine).
@@ -180,6 +209,23 @@ mod tests {
             std::env::temp_dir().join(format!("netlab-registry-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         dir
+    }
+
+    #[test]
+    fn the_registry_is_its_owners_alone() {
+        let mode = |dir: &Path| fs::metadata(dir).map(|m| m.mode() & 0o7777).unwrap_or(0);
+        let dir = scratch("mode");
+        write(&dir, &entry(std::process::id() as i32)).expect("writing");
+        assert_eq!(mode(&dir), 0o700);
+        let entry_mode = fs::metadata(file(&dir, std::process::id() as i32))
+            .map(|m| m.mode() & 0o777)
+            .unwrap_or(0);
+        assert_eq!(entry_mode, 0o600);
+        // One an older version left world-writable is tightened.
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).expect("chmod");
+        write(&dir, &entry(std::process::id() as i32)).expect("writing");
+        assert_eq!(mode(&dir), 0o700);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]

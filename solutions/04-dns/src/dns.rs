@@ -84,11 +84,11 @@ mod tests {
 
     #[test]
     fn loopback_nameservers_go_and_the_others_stay_in_order() {
-        let host = "# a comment\nnameserver 127.0.0.53\nnameserver 192.0.2.1\n\
-                    nameserver 127.0.1.1\nnameserver 192.0.2.2\nsearch lab.test\n";
+        let host = "# a comment\nnameserver 127.0.0.53\nnameserver 203.0.113.53\n\
+                    nameserver 127.0.1.1\nnameserver 203.0.113.54\nsearch lab.test\n";
         assert_eq!(
             container_resolv_conf(host),
-            "# a comment\nnameserver 192.0.2.1\nnameserver 192.0.2.2\nsearch lab.test\n"
+            "# a comment\nnameserver 203.0.113.53\nnameserver 203.0.113.54\nsearch lab.test\n"
         );
     }
 

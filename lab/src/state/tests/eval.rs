@@ -257,7 +257,7 @@ fn chains_run_in_priority_order_across_sources() {
         out("172.17.0.2").as_deref(),
         Some("MASQUERADE by nat (legacy)")
     );
-    assert_eq!(out("192.0.2.1"), None);
+    assert_eq!(out("203.0.113.1"), None);
 }
 
 /// A firewall from iptables-save text alone.
@@ -280,15 +280,15 @@ fn goto_returns_to_the_caller_of_the_chain_that_went() {
     let host = Locals::of(&[]);
     let walk = |p: Packet| nf.walk(Hook::Forward, Kinds::Filter, &p, &host);
     // FORWARD -> A -goto-> B -> C (back) -> RETURN: back in FORWARD, not in A.
-    let out = walk(Packet::tcp(ip("10.1.1.1"), ip("192.0.2.1"), 80));
+    let out = walk(Packet::tcp(ip("10.1.1.1"), ip("203.0.113.1"), 80));
     assert!(out.accepted(), "{}", out.explain());
     assert_eq!(
         out.explain(),
         "accepted by filter FORWARD rule 2 (-s 10.0.0.0/8 -j ACCEPT)"
     );
-    let out = walk(Packet::udp(ip("10.1.1.1"), ip("192.0.2.1"), 53));
+    let out = walk(Packet::udp(ip("10.1.1.1"), ip("203.0.113.1"), 53));
     assert_eq!(out.explain(), "dropped by filter C rule 1 (-p udp -j DROP)");
-    let out = walk(Packet::tcp(ip("192.0.2.9"), ip("192.0.2.1"), 80));
+    let out = walk(Packet::tcp(ip("203.0.113.9"), ip("203.0.113.1"), 80));
     assert_eq!(
         out.explain(),
         "dropped in filter FORWARD by its policy DROP"
@@ -298,7 +298,7 @@ fn goto_returns_to_the_caller_of_the_chain_that_went() {
     let out = none.walk(
         Hook::Forward,
         Kinds::All,
-        &Packet::icmp(ip("1.1.1.1"), ip("2.2.2.2")),
+        &Packet::icmp(ip("203.0.113.1"), ip("203.0.113.2")),
         &host,
     );
     assert_eq!(out.by, Decider::NoChain);
@@ -313,7 +313,7 @@ fn nat_chains_see_only_new_connections_and_marks_add_up() {
                 COMMIT\n";
     let nf = from_save(save);
     let host = Locals::of(&[]);
-    let packet = Packet::tcp(ip("192.0.2.1"), ip("198.51.100.2"), 80);
+    let packet = Packet::tcp(ip("203.0.113.1"), ip("198.51.100.2"), 80);
     let out = nf.walk(Hook::Prerouting, Kinds::Nat, &packet, &host);
     assert_eq!(out.packet.mark, 0x101);
     assert_eq!(out.packet.dst, ip("10.0.0.9"));

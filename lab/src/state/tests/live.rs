@@ -68,7 +68,7 @@ fn a_live_namespace_is_read_through_its_pid() {
     assert_eq!(ns.sysctls.conf("v0", "rp_filter").map(|v| v.len()), Some(1));
     assert!(ns.masquerades(
         "10.9.0.2".parse().expect("ip"),
-        "192.0.2.1".parse().expect("ip"),
+        "203.0.113.1".parse().expect("ip"),
         "v1"
     ));
     let t = ns
