@@ -190,11 +190,7 @@ impl Starting {
                 Err(starting) => starting,
             };
             if starting.has_ended() {
-                let finished = starting.finish()?;
-                return Err(Outcome::failed(
-                    "the container keeps running",
-                    format!("it ended at once:\n{}", finished.output()),
-                ));
+                return Err(starting.ended("the container keeps running"));
             }
             if Instant::now() > deadline {
                 starting.process.kill();
