@@ -85,6 +85,18 @@ pub fn step(root: &std::path::Path, arg: &str) -> Result<Step> {
         .context("a step that was just found")
 }
 
+/// The checks of the set `set` that run in one lab with `name`, sharing the containers they
+/// start with [`crate::probe::Probe::kept`] (the set's `TOGETHER`); None for a check alone.
+pub fn together(set: &str, name: &str) -> Option<&'static [&'static str]> {
+    crate::steps::TOGETHER
+        .iter()
+        .find(|(id, _)| *id == set)?
+        .1
+        .iter()
+        .find(|group| group.contains(&name))
+        .copied()
+}
+
 /// The check with this id (`01.lo-up`).
 pub fn check(id: &str) -> Option<&'static Check> {
     let (set_id, name) = id.split_once('.')?;
@@ -122,6 +134,34 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn checks_together_exist_share_a_profile_and_are_in_one_group() {
+        for (set, groups) in crate::steps::TOGETHER {
+            let checks = super::set(set).expect("a declared set");
+            let mut seen: Vec<&str> = Vec::new();
+            for group in *groups {
+                let profiles: Vec<_> = group
+                    .iter()
+                    .map(|name| {
+                        checks
+                            .iter()
+                            .find(|c| c.name == *name)
+                            .unwrap_or_else(|| panic!("{set}.{name} is no check"))
+                            .profile
+                    })
+                    .collect();
+                assert!(profiles.windows(2).all(|w| w[0] == w[1]), "{set}: {group:?}");
+                for name in *group {
+                    assert!(!seen.contains(name), "{set}.{name} in two groups");
+                    seen.push(name);
+                    assert_eq!(together(set, name), Some(*group));
+                }
+            }
+        }
+        assert_eq!(together("05", "concurrent"), None);
+        assert!(together("05", "bridge").is_some_and(|g| g.contains(&"addresses")));
     }
 
     #[test]

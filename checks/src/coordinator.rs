@@ -2,14 +2,16 @@
 //! builds the lab, runs one check and prints its result. The coordinator enforces each check's
 //! time limit by killing that process, which takes its whole lab with it.
 
-use crate::catalog::{Check, Step};
+use crate::catalog::{self, Check, Step};
 use crate::verdict::{CheckResult, Outcome};
 use anyhow::{Context, Result};
 use lab::LabPaths;
 use nix::sys::signal::Signal;
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,49 +26,95 @@ pub struct Job {
 }
 
 struct Active {
-    index: usize,
+    /// The jobs its lab runs, in turn.
+    jobs: Vec<usize>,
     child: Child,
-    started: Instant,
-    output: thread::JoinHandle<(String, String)>,
+    /// What the lab printed so far, read in the background.
+    progress: Arc<Mutex<Progress>>,
+    output: thread::JoinHandle<String>,
 }
 
-/// Runs the jobs, at most `parallel` at once, and returns their results in order.
+/// A lab's output so far: how many results, and when the last came (or the lab started).
+struct Progress {
+    stdout: String,
+    results: usize,
+    since: Instant,
+}
+
+/// Runs the jobs, at most `parallel` labs at once, and returns their results in order. Jobs of
+/// one binary whose checks are declared together (a set's `TOGETHER`) share one lab.
 pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckResult>> {
     let me = std::env::current_exe().context("finding the checker's own path")?;
     let mut results: Vec<Option<CheckResult>> = jobs.iter().map(|_| None).collect();
+    let labs = labs(jobs);
     let mut active: Vec<Active> = Vec::new();
     let mut next = 0;
-    while next < jobs.len() || !active.is_empty() {
-        while next < jobs.len() && active.len() < parallel.max(1) {
-            active.push(spawn(&me, next, &jobs[next], paths)?);
+    while next < labs.len() || !active.is_empty() {
+        while next < labs.len() && active.len() < parallel.max(1) {
+            active.push(spawn(&me, &labs[next], jobs, paths)?);
             next += 1;
         }
         let mut still = Vec::new();
         for mut task in active {
-            let job = &jobs[task.index];
-            let done = match task.child.try_wait() {
-                Ok(Some(_)) => true,
-                Ok(None) if task.started.elapsed() > job.check.limit => {
+            // The check running now has its own limit, from the end of the one before.
+            let (done, since) = {
+                let progress = task.progress.lock().unwrap_or_else(|e| e.into_inner());
+                (progress.results, progress.since)
+            };
+            let limit = task
+                .jobs
+                .get(done)
+                .map_or(Duration::from_secs(5), |&j| jobs[j].check.limit);
+            let timed_out = match task.child.try_wait() {
+                Ok(Some(_)) => false,
+                Ok(None) if since.elapsed() > limit => {
                     let _ = task.child.kill();
                     let _ = task.child.wait();
-                    let _ = task.output.join();
-                    results[task.index] = Some(result(
-                        job,
-                        Outcome::TimedOut {
-                            seconds: job.check.limit.as_secs(),
-                            doing: "the whole check (it was stopped, with its lab)".into(),
-                        },
-                    ));
+                    true
+                }
+                Ok(None) => {
+                    still.push(task);
                     continue;
                 }
-                Ok(None) => false,
                 Err(e) => return Err(e).context("waiting for a lab"),
             };
-            if done {
-                let (stdout, stderr) = task.output.join().unwrap_or_default();
-                results[task.index] = Some(result(job, parse(&stdout, &stderr)));
-            } else {
-                still.push(task);
+            let stderr = task.output.join().unwrap_or_default();
+            let stdout = std::mem::take(
+                &mut task
+                    .progress
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .stdout,
+            );
+            let mut outcomes = parse(&stdout).into_iter();
+            let mut first_missing: Option<String> = None;
+            for &j in &task.jobs {
+                let job = &jobs[j];
+                let outcome = match (outcomes.next(), &first_missing) {
+                    (Some(outcome), _) => outcome,
+                    (None, Some(before)) => Outcome::LabError {
+                        message: format!(
+                            "not run: {before}, before it in the same lab, did not finish"
+                        ),
+                    },
+                    (None, None) => {
+                        first_missing = Some(job.step.id(job.check));
+                        if timed_out {
+                            Outcome::TimedOut {
+                                seconds: job.check.limit.as_secs(),
+                                doing: "the whole check (it was stopped, with its lab)".into(),
+                            }
+                        } else {
+                            Outcome::LabError {
+                                message: format!(
+                                    "the lab ended without a result: {}",
+                                    stderr.trim()
+                                ),
+                            }
+                        }
+                    }
+                };
+                results[j] = Some(result(job, outcome));
             }
         }
         active = still;
@@ -75,7 +123,39 @@ pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckR
     Ok(results.into_iter().flatten().collect())
 }
 
-fn spawn(me: &PathBuf, index: usize, job: &Job, paths: &LabPaths) -> Result<Active> {
+/// The labs to run: each job alone, or with the later jobs of the same binary and set whose
+/// checks are declared together with its own.
+fn labs(jobs: &[Job]) -> Vec<Vec<usize>> {
+    let mut labs: Vec<Vec<usize>> = Vec::new();
+    let mut placed = vec![false; jobs.len()];
+    for i in 0..jobs.len() {
+        if placed[i] {
+            continue;
+        }
+        placed[i] = true;
+        let mut lab = vec![i];
+        if let Some(group) = catalog::together(&jobs[i].step.decl.checks, jobs[i].check.name) {
+            for j in i + 1..jobs.len() {
+                let same = jobs[j].binary == jobs[i].binary
+                    && jobs[j].step.decl.checks == jobs[i].step.decl.checks
+                    && group.contains(&jobs[j].check.name);
+                if !placed[j] && same {
+                    placed[j] = true;
+                    lab.push(j);
+                }
+            }
+        }
+        labs.push(lab);
+    }
+    labs
+}
+
+fn spawn(me: &PathBuf, lab: &[usize], jobs: &[Job], paths: &LabPaths) -> Result<Active> {
+    let first = &jobs[lab[0]];
+    let ids: Vec<String> = lab
+        .iter()
+        .map(|&j| jobs[j].step.id(jobs[j].check))
+        .collect();
     let mut command = Command::new(me);
     command
         .arg("lab-task")
@@ -84,9 +164,9 @@ fn spawn(me: &PathBuf, index: usize, job: &Job, paths: &LabPaths) -> Result<Acti
         .arg("--state")
         .arg(&paths.state)
         .arg("--check")
-        .arg(job.step.id(job.check))
+        .arg(ids.join(","))
         .arg("--bin")
-        .arg(&job.binary)
+        .arg(&first.binary)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
@@ -97,24 +177,59 @@ fn spawn(me: &PathBuf, index: usize, job: &Job, paths: &LabPaths) -> Result<Acti
         });
     }
     let mut child = command.spawn().context("starting a lab")?;
-    let output = crate::probe::collect(&mut child);
+    let progress = Arc::new(Mutex::new(Progress {
+        stdout: String::new(),
+        results: 0,
+        since: Instant::now(),
+    }));
+    let output = follow(&mut child, progress.clone());
     Ok(Active {
-        index,
+        jobs: lab.to_vec(),
         child,
-        started: Instant::now(),
+        progress,
         output,
     })
 }
 
-fn parse(stdout: &str, stderr: &str) -> Outcome {
+/// Reads a lab's stdout line by line into `progress` and its stderr to the end, in the
+/// background; the stderr.
+fn follow(child: &mut Child, progress: Arc<Mutex<Progress>>) -> thread::JoinHandle<String> {
+    let stdout = child.stdout.take();
+    let mut stderr = child.stderr.take();
+    thread::spawn(move || {
+        let out_reader = thread::spawn(move || {
+            let Some(stdout) = stdout else { return };
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let mut progress = progress.lock().unwrap_or_else(|e| e.into_inner());
+                if line.starts_with(RESULT_PREFIX) {
+                    progress.results += 1;
+                    progress.since = Instant::now();
+                }
+                progress.stdout.push_str(&line);
+                progress.stdout.push('\n');
+            }
+        });
+        let mut text = String::new();
+        if let Some(stream) = stderr.as_mut() {
+            let _ = stream.read_to_string(&mut text);
+        }
+        let _ = out_reader.join();
+        text
+    })
+}
+
+/// The results a lab printed, in the order of its checks.
+fn parse(stdout: &str) -> Vec<Outcome> {
     stdout
         .lines()
-        .rev()
-        .find_map(|line| line.strip_prefix(RESULT_PREFIX))
-        .and_then(|json| serde_json::from_str(json).ok())
-        .unwrap_or_else(|| Outcome::LabError {
-            message: format!("the lab ended without a result: {}", stderr.trim()),
+        .filter_map(|line| line.strip_prefix(RESULT_PREFIX))
+        .map(|json| {
+            serde_json::from_str(json).unwrap_or_else(|e| Outcome::LabError {
+                message: format!("a result the lab printed does not parse: {e}"),
+            })
         })
+        .collect()
 }
 
 fn result(job: &Job, outcome: Outcome) -> CheckResult {

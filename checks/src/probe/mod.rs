@@ -4,7 +4,6 @@
 mod process;
 mod trouble;
 
-pub(crate) use process::collect;
 pub use trouble::learner_trouble;
 
 use crate::verdict::Outcome;
@@ -17,6 +16,7 @@ use nix::unistd::Pid;
 use process::{hang, Process};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,9 @@ pub struct Probe<'a> {
     pub lab: &'a Lab,
     /// The step binary under test.
     pub binary: PathBuf,
+    /// The containers [`Probe::kept`] started (or why they could not), for the other checks
+    /// of the same lab.
+    pub kept: OnceLock<Result<Vec<Running>, Outcome>>,
 }
 
 /// A step binary that has ended.
@@ -109,6 +112,46 @@ impl Probe<'_> {
         self.spawn(name, options, args)?
             .process
             .finish(START_LIMIT + STOP_LIMIT, "running a container")
+    }
+
+    /// A probe of `lab` for `binary`, with no container kept.
+    pub fn new<'a>(lab: &'a Lab, binary: PathBuf) -> Probe<'a> {
+        Probe {
+            lab,
+            binary,
+            kept: OnceLock::new(),
+        }
+    }
+
+    /// The containers `names`, each running `args`, started one after the other by the first
+    /// check that asks and kept running for the checks of its lab that only look at them (a
+    /// set's `TOGETHER`): they are stopped once all of those have run. When they could not all
+    /// start, each of those checks gets that same failure (a lab they would all have found
+    /// clean, they would all have met it).
+    pub fn kept(&self, names: &[&str], args: &[&str]) -> Result<&[Running], Outcome> {
+        let kept = self.kept.get_or_init(|| {
+            let mut running = Vec::new();
+            for name in names {
+                running.push(self.start(name, args)?);
+            }
+            Ok(running)
+        });
+        let kept = kept.as_ref().map_err(Clone::clone)?;
+        let same = kept.len() == names.len() && kept.iter().zip(names).all(|(k, n)| k.name == *n);
+        if !same {
+            return Err(Outcome::LabError {
+                message: format!(
+                    "checks of one lab asked for different containers ({} and {}): a bug in the \
+                     workshop",
+                    kept.iter()
+                        .map(|k| k.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    names.join(" ")
+                ),
+            });
+        }
+        Ok(kept)
     }
 
     /// Starts a container with `args` as its command and returns once it runs.

@@ -82,7 +82,7 @@ impl Drop for Process {
 }
 
 /// Reads a child's stdout and stderr to their ends, in the background.
-pub(crate) fn collect(child: &mut Child) -> thread::JoinHandle<(String, String)> {
+fn collect(child: &mut Child) -> thread::JoinHandle<(String, String)> {
     let mut stdout = child.stdout.take();
     let mut stderr = child.stderr.take();
     thread::spawn(move || {

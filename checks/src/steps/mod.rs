@@ -11,6 +11,11 @@ macro_rules! check_sets {
 
         /// Every set of checks, by id, in order.
         pub const SETS: &[(&str, &[crate::catalog::Check])] = &[$(($id, $module::CHECKS)),*];
+
+        /// Every set's groups of checks that share one lab and its containers: checks that
+        /// only look at the containers they share (read, ping, connect), so that what one of
+        /// them sees does not depend on another having run.
+        pub const TOGETHER: &[(&str, &[&[&str]])] = &[$(($id, $module::TOGETHER)),*];
     };
 }
 

@@ -8,6 +8,9 @@ use lab::addresses::{HOST_UPLINK, WEB_ADDR};
 use lab::state::{route::Tables, Parts, Place};
 use lab::Profile;
 
+/// No checks of this set share a lab (see `steps::TOGETHER`).
+pub const TOGETHER: &[&[&str]] = &[];
+
 /// The checks, in the order the report shows them.
 pub const CHECKS: &[Check] = &[
     Check {

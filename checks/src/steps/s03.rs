@@ -25,6 +25,9 @@ const WGET_SECONDS: &str = "5";
 /// makes. `checks/tests/routes.rs` compares it with the solution's actual table.
 pub const EXPECTED_ROUTES: &str = "10.0.0.0/24 dev eth0 scope link\ndefault via 10.0.0.1 dev eth0";
 
+/// No checks of this set share a lab (see `steps::TOGETHER`).
+pub const TOGETHER: &[&[&str]] = &[];
+
 /// The checks, in the order the report shows them.
 pub const CHECKS: &[Check] = &[
     Check {

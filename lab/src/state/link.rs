@@ -21,7 +21,7 @@ pub struct Link {
     pub kind: String,
     /// Administratively up (the `UP` flag).
     pub up: bool,
-    /// All of `ip link`'s flags (`BROADCAST`, `UP`, `LOWER_UP`, ...).
+    /// All of `ip link`'s flags (`BROADCAST`, `UP`, `LOWER_UP`, ...) but its guess `M-DOWN`.
     pub flags: Vec<String>,
     pub mtu: u32,
     /// The hardware address, `aa:bb:...`.
@@ -110,6 +110,8 @@ pub fn parse_links(link_json: &str, addr_json: &str) -> Result<Vec<Link>> {
             .into_iter()
             .flatten()
             .filter_map(|f| f.as_str().map(String::from))
+            // Whether a veth's peer is down, as `ip` guesses it (wrongly across namespaces).
+            .filter(|f| f != "M-DOWN")
             .collect();
         let infos: Vec<Value> = addrs
             .iter()

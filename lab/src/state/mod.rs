@@ -1,5 +1,5 @@
 //! One typed model of a network namespace's state, read from the real thing, one reader per
-//! source: links and addresses (`ip -j`), routes (`ip -j route`), sysctls (`/proc/sys/net`),
+//! source: links, addresses and routes (rtnetlink, as `ip -j` lists them), sysctls (`/proc/sys/net`),
 //! and the firewall (`iptables-save`, `iptables-legacy-save`, `nft -j`).
 //!
 //! Checks ask it questions of behaviour ([`Netns::trace`], [`Netns::masquerades`],
@@ -14,8 +14,10 @@ pub mod diff;
 pub mod link;
 pub mod net;
 pub mod netfilter;
+pub mod netlink;
 pub mod place;
 pub mod route;
+pub mod rtnl;
 pub mod sysctl;
 pub mod trace;
 
@@ -59,7 +61,7 @@ impl Parts {
         sysctls: true,
         netfilter: true,
     };
-    /// Links, addresses and routes only (quick: `ip` twice... three times).
+    /// Links, addresses and routes only (quick: three netlink dumps, no process).
     pub const NETWORK: Parts = Parts {
         routes: route::Tables::Main,
         sysctls: false,
@@ -76,13 +78,9 @@ impl Netns {
     /// Reads `parts` of `place`; what fails is in `problems`.
     pub fn read_parts(place: &Place, parts: Parts) -> Netns {
         let mut ns = Netns::default();
-        match link::read(place) {
-            Ok(links) => ns.links = links,
-            Err(e) => ns.problems.push(format!("links: {e:#}")),
-        }
-        match route::read(place, parts.routes) {
-            Ok(routes) => ns.routes = routes,
-            Err(e) => ns.problems.push(format!("routes: {e:#}")),
+        match rtnl::read(place, parts.routes) {
+            Ok((links, routes)) => (ns.links, ns.routes) = (links, routes),
+            Err(e) => ns.problems.push(format!("links and routes: {e:#}")),
         }
         if parts.sysctls {
             let devs: Vec<String> = ns.links.iter().map(|l| l.name.clone()).collect();

@@ -27,6 +27,9 @@ const SLEEP: &[&str] = &["sleep", "30"];
 /// How long the kernel may take to remove a dead container's namespace, and the veth with it.
 const TEARDOWN: Duration = Duration::from_secs(3);
 
+/// No checks of this set share a lab (see `steps::TOGETHER`).
+pub const TOGETHER: &[&[&str]] = &[];
+
 /// The checks, in the order the report shows them.
 pub const CHECKS: &[Check] = &[
     Check {

@@ -28,6 +28,9 @@ const UNKNOWN_NAME: &str = "nothing.lab.test";
 /// The lab's web server, by name.
 const WEB_NAME: &str = "web.lab.test";
 
+/// No checks of this set share a lab (see `steps::TOGETHER`).
+pub const TOGETHER: &[&[&str]] = &[];
+
 /// The checks, in the order the report shows them.
 pub const CHECKS: &[Check] = &[
     Check {

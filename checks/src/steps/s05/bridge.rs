@@ -1,14 +1,14 @@
 //! The bridge: `netlab0`, UP, with the gateway's address, and every container's host end
 //! plugged into it.
 
-use super::{lab_view, observe, start_all, stop_all};
+use super::{lab_view, observe, three};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::containers::{BRIDGE, GATEWAY, PREFIX};
 use lab::state::{Link, Netns};
 
 pub(super) fn bridge(probe: &Probe) -> Verdict {
-    let running = start_all(probe, &["a", "b", "c"])?;
+    let running = three(probe)?;
     let host = observe::host_network()?;
     let Some(bridge) = host.link(BRIDGE) else {
         return Err(Outcome::failed(
@@ -37,7 +37,7 @@ pub(super) fn bridge(probe: &Probe) -> Verdict {
             ),
         ));
     }
-    for container in &running {
+    for container in running {
         let end = host_end_in(probe, &host, container)?;
         if end.master.as_deref() != Some(BRIDGE) || !end.up {
             return Err(Outcome::failed(
@@ -56,7 +56,7 @@ pub(super) fn bridge(probe: &Probe) -> Verdict {
             ));
         }
     }
-    stop_all(running)
+    Ok(())
 }
 
 /// The lab host's end of the container's veth: the one whose other end is the container's

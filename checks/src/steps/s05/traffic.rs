@@ -3,7 +3,7 @@
 //! on a Docker host, DROP.
 
 use super::ipam::{address_of, eth0_address};
-use super::{lab_view, observe, start_all, stop_all};
+use super::{lab_view, observe, start_all, stop_all, three};
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
@@ -22,11 +22,11 @@ const OTHER_HOST_ADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 3);
 const PORT: &str = "7000";
 
 pub(super) fn ping_each_other(probe: &Probe) -> Verdict {
-    let running = start_all(probe, &["a", "b", "c"])?;
+    let running = three(probe)?;
     for (from, to) in [(0, 1), (1, 0), (1, 2), (2, 0)] {
         ping(probe, &running[from], &running[to])?;
     }
-    stop_all(running)
+    Ok(())
 }
 
 pub(super) fn source_address(probe: &Probe) -> Verdict {
@@ -113,12 +113,10 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
 }
 
 pub(super) fn internet(probe: &Probe) -> Verdict {
-    let running = start_all(probe, &["a", "b", "c"])?;
-    for container in &running {
+    for container in three(probe)? {
         web(container)?;
     }
-    own_traffic_untouched()?;
-    stop_all(running)
+    own_traffic_untouched()
 }
 
 /// A negative probe: what the lab host sends from another of its addresses (a host has

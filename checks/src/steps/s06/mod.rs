@@ -32,6 +32,9 @@ const SERVER_START: Duration = Duration::from_secs(3);
 /// What the clients of these checks run.
 const SLEEP: &[&str] = &["sleep", "30"];
 
+/// No checks of this set share a lab (see `steps::TOGETHER`).
+pub const TOGETHER: &[&[&str]] = &[];
+
 /// The checks, in the order the report shows them.
 pub const CHECKS: &[Check] = &[
     Check {

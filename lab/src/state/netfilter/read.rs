@@ -2,8 +2,10 @@
 //! module's documentation for who owns which table).
 
 use super::{iptables, nft, Family, Netfilter};
+use crate::state::netlink::{attrs, Socket, ONE};
 use crate::state::place::{is_missing, Place, Where};
 use anyhow::Result;
+use std::sync::Mutex;
 
 /// The tools' listings, as text: what [`Netfilter`] is parsed from.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -45,9 +47,66 @@ impl Listings {
     }
 }
 
+/// The firewalls read by this process, by namespace cookie and nf_tables generation: nothing
+/// of the rules changes but the generation does (iptables-nft's rules are nf_tables' too).
+/// Legacy tables are outside it: a namespace that has some is read every time.
+static READ: Mutex<Vec<((u64, u32), Netfilter)>> = Mutex::new(Vec::new());
+
+/// How many firewalls [`READ`] keeps.
+const KEPT: usize = 16;
+
+/// The firewall of `place`: the tools' answer (see [`run_tools`]), or the same answer again
+/// when the namespace's nf_tables generation has not moved since it was read.
+pub fn read(place: &Place) -> Netfilter {
+    let key = match legacy_tables(place) {
+        Ok(false) => generation(place).ok().flatten(),
+        _ => None,
+    };
+    let Some(key) = key else {
+        return run_tools(place);
+    };
+    let kept = READ.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, netfilter)) = kept.iter().find(|(k, _)| *k == key) {
+        return netfilter.clone();
+    }
+    drop(kept);
+    let netfilter = run_tools(place);
+    // Kept only if nothing was committed meanwhile (the tools saw this generation).
+    if netfilter.problems.is_empty() && generation(place).ok().flatten() == Some(key) {
+        let mut kept = READ.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.len() >= KEPT {
+            kept.remove(0);
+        }
+        kept.push((key, netfilter.clone()));
+    }
+    netfilter
+}
+
+/// The namespace's cookie and its nf_tables generation (NFT_MSG_GETGEN), asked over
+/// netlink by a thread in it; None where the kernel gives no cookie.
+fn generation(place: &Place) -> Result<Option<(u64, u32)>> {
+    const NFNL_SUBSYS_NFTABLES: u16 = 10;
+    const NFT_MSG_GETGEN: u16 = 16;
+    const NFTA_GEN_ID: u16 = 1;
+    place.in_thread("reading the nf_tables generation", || {
+        let socket = Socket::open(libc::NETLINK_NETFILTER)?;
+        let Some(cookie) = socket.netns_cookie() else {
+            return Ok(None);
+        };
+        let answers = socket.ask(NFNL_SUBSYS_NFTABLES << 8 | NFT_MSG_GETGEN, ONE, &[0; 4])?;
+        let id = answers.iter().find_map(|answer| {
+            attrs(answer, 4)
+                .into_iter()
+                .find(|(kind, _)| *kind == NFTA_GEN_ID)
+                .and_then(|(_, id)| Some(u32::from_be_bytes(id.get(..4)?.try_into().ok()?)))
+        });
+        Ok(id.map(|id| (cookie, id)))
+    })?
+}
+
 /// Runs the tools in `place`: whatever could not be read (a tool missing) is one problem of
 /// the result.
-pub fn read(place: &Place) -> Netfilter {
+fn run_tools(place: &Place) -> Netfilter {
     let mut problems = Vec::new();
     let mut listings = Listings::default();
     let mut note = |what: &str, e: anyhow::Error| problems.push(format!("{what}: {e:#}"));

@@ -3,7 +3,8 @@
 
 use crate::registry::netns_inode;
 use crate::state::netfilter::{Family, Policy, Source};
-use crate::state::{Netns, Place};
+use crate::state::route::{self, Tables};
+use crate::state::{link, rtnl, Netns, Place};
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -20,18 +21,52 @@ echo ready
 exec sleep 60
 "#;
 
-#[test]
-fn a_live_namespace_is_read_through_its_pid() {
+/// Everything the model reads, of many kinds: a bridge with a hairpin port, veth pairs within
+/// the namespace and into another one (one without carrier), IPv4 and IPv6 addresses, routes of every
+/// type, a gateway, metrics, another table.
+const MANY: &str = r#"set -e
+ip link set lo up
+unshare -n sleep 60 >/dev/null 2>&1 &
+other=$!
+sleep 0.2
+ip link add br0 address 02:00:00:00:00:01 type bridge
+ip link add v0 type veth peer name v1
+ip link add h0 type veth peer name c0 netns $other
+ip link set v0 master br0
+ip link set h0 master br0
+ip link set h0 type bridge_slave hairpin on
+ip link set br0 up
+ip link set v0 up
+ip link set h0 up
+ip link add d0 mtu 1400 type veth peer name d1
+ip link set d0 up
+ip addr add 10.9.0.1/24 dev br0
+ip addr add 10.9.0.9/24 dev br0
+ip addr add 10.8.0.1/16 dev d0
+ip addr add fd00::1/64 dev d0
+ip route add default via 10.8.0.254 dev d0 metric 50
+ip route add 10.7.0.0/24 via 10.9.0.2 proto static
+ip route add blackhole 10.6.0.0/24
+ip route add unreachable 10.5.5.5
+ip route add 10.4.0.0/24 dev d0 scope link src 10.8.0.1 table 100
+ip route add fd01::/64 via fd00::2 dev d0
+echo ready
+exec sleep 60
+"#;
+
+/// A namespace of its own made by `unshare -rn sh -c setup`, once it printed "ready"; None
+/// where no user namespace can be made.
+fn namespace(setup: &str) -> Option<std::process::Child> {
     let can = Command::new("unshare")
         .args(["-rn", "true"])
         .status()
         .is_ok_and(|s| s.success());
     if !can {
         eprintln!("this machine cannot make a user namespace: skipped");
-        return;
+        return None;
     }
     let mut child = Command::new("unshare")
-        .args(["-rn", "sh", "-c", SETUP])
+        .args(["-rn", "sh", "-c", setup])
         .env("PATH", crate::netcmd::TOOL_PATH)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -45,6 +80,44 @@ fn a_live_namespace_is_read_through_its_pid() {
         let _ = child.wait();
         panic!("the namespace's setup failed (its errors are above)");
     }
+    Some(child)
+}
+
+#[test]
+fn netlink_reads_what_ip_lists() {
+    let Some(mut child) = namespace(MANY) else {
+        return;
+    };
+    let place = Place::pid(child.id() as i32);
+    let by_ip = link::read(&place).map(|links| {
+        (
+            links,
+            route::read(&place, Tables::Main),
+            route::read(&place, Tables::All),
+        )
+    });
+    let main = rtnl::read(&place, Tables::Main);
+    let all = rtnl::read(&place, Tables::All);
+    let _ = child.kill();
+    let _ = child.wait();
+    let (links, routes, routes_all) = by_ip.expect("ip's links");
+    let (netlink_links, netlink_routes) = main.expect("netlink's links and main routes");
+    assert_eq!(netlink_links, links);
+    assert_eq!(netlink_routes, routes.expect("ip's main routes"));
+    assert_eq!(
+        all.expect("netlink's routes").1,
+        routes_all.expect("ip's routes")
+    );
+    let h0 = netlink_links.iter().find(|l| l.name == "h0").expect("h0");
+    assert!(h0.hairpin && h0.master.as_deref() == Some("br0") && h0.peer_netnsid.is_some());
+    assert!(netlink_routes.iter().any(|r| r.kind == "blackhole"));
+}
+
+#[test]
+fn a_live_namespace_is_read_through_its_pid() {
+    let Some(mut child) = namespace(SETUP) else {
+        return;
+    };
     let own = netns_inode("/proc/thread-self/ns/net").expect("this thread's namespace");
     let pid = child.id() as i32;
     let ns = Netns::read(&Place::pid(pid).forbidding(Some(own)));
