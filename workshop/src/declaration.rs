@@ -41,6 +41,24 @@ pub struct Bench {
     /// The options of `run` the timed containers get (`-p 8080:80`).
     #[serde(default)]
     pub start: Vec<String>,
+    /// The median, in milliseconds, that `check NN --solution` should stay under (else the
+    /// default, [`CHECKS_WITHIN_MS`]).
+    pub checks_within_ms: Option<u64>,
+}
+
+/// The median a step's checks against its solution should stay under, unless its `[bench]`
+/// says otherwise.
+pub const CHECKS_WITHIN_MS: u64 = 2000;
+
+impl Step {
+    /// The median, in milliseconds, that this step's checks against its solution should stay
+    /// under in `cargo xtask bench`.
+    pub fn checks_within_ms(&self) -> u64 {
+        self.bench
+            .as_ref()
+            .and_then(|b| b.checks_within_ms)
+            .unwrap_or(CHECKS_WITHIN_MS)
+    }
 }
 
 /// The file's own shape.
