@@ -14,6 +14,7 @@
 
 mod child;
 mod cli;
+mod confine;
 mod hooks;
 pub mod ports;
 pub mod protocol;
