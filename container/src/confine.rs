@@ -429,3 +429,166 @@ pub fn lock_down() -> Result<()> {
     set_no_new_privs()?;
     install_seccomp()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_kept_capabilities_are_dockers_default() {
+        assert_eq!(KEPT_MASK, 0xa804_25fb);
+    }
+
+    #[test]
+    fn every_jump_of_the_filter_lands_inside_it_and_it_ends_in_a_return() {
+        let prog = filter();
+        assert!(prog.len() < usize::from(u16::MAX));
+        for (i, insn) in prog.iter().enumerate() {
+            if u32::from(insn.code) & 0x07 == libc::BPF_JMP {
+                for offset in [insn.jt, insn.jf] {
+                    assert!(i + 1 + usize::from(offset) < prog.len(), "jump at {i}");
+                }
+            }
+        }
+        let last = prog.last().map(|insn| (u32::from(insn.code), insn.k));
+        assert_eq!(last, Some((RETURN, ALLOW)));
+    }
+
+    /// The errno of a raw system call, or 0 when it succeeded.
+    fn errno_of(result: libc::c_long) -> i32 {
+        if result < 0 {
+            nix::errno::Errno::last_raw()
+        } else {
+            0
+        }
+    }
+
+    /// Installs the filter in a forked child and makes each call there; the child's exit
+    /// status is the index of the first call that was answered otherwise than expected
+    /// (0: all were). Only system calls, no allocation, in the child.
+    #[test]
+    fn the_filter_refuses_what_it_says_and_allows_the_rest() {
+        let dir = std::env::temp_dir().join(format!("confine-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let fifo =
+            std::ffi::CString::new(dir.join("fifo").to_string_lossy().as_bytes()).expect("no NUL");
+        let block =
+            std::ffi::CString::new(dir.join("sda").to_string_lossy().as_bytes()).expect("no NUL");
+        let target = c"/tmp";
+        let tmpfs = c"tmpfs";
+        let prog = filter();
+        let fprog = libc::sock_fprog {
+            len: prog.len() as u16,
+            filter: prog.as_ptr().cast_mut(),
+        };
+        // SAFETY: the child makes raw system calls only, then _exit.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork");
+        if pid == 0 {
+            // SAFETY: raw system calls with valid pointers that outlive them.
+            unsafe {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                    || libc::prctl(
+                        libc::PR_SET_SECCOMP,
+                        libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+                        &fprog as *const libc::sock_fprog,
+                        0,
+                        0,
+                    ) != 0
+                {
+                    libc::_exit(100);
+                }
+                // Each errno is read right after its call.
+                let calls: [(i32, i32); 10] = [
+                    (
+                        errno_of(libc::syscall(
+                            libc::SYS_mount,
+                            tmpfs.as_ptr(),
+                            target.as_ptr(),
+                            tmpfs.as_ptr(),
+                            0,
+                            0,
+                        )),
+                        libc::EPERM,
+                    ),
+                    (
+                        errno_of(libc::syscall(libc::SYS_unshare, libc::CLONE_NEWNET)),
+                        libc::EPERM,
+                    ),
+                    (
+                        errno_of(libc::syscall(libc::SYS_keyctl, 0, 0, 0, 0, 0)),
+                        libc::EPERM,
+                    ),
+                    (errno_of(libc::syscall(libc::SYS_bpf, 0, 0, 0)), libc::EPERM),
+                    (
+                        errno_of(libc::syscall(libc::SYS_clone3, 0, 0)),
+                        libc::ENOSYS,
+                    ),
+                    (
+                        errno_of(libc::syscall(libc::SYS_personality, 0x0040_0000)),
+                        libc::EPERM,
+                    ),
+                    (
+                        errno_of(libc::syscall(libc::SYS_personality, 0xffff_ffffu32)),
+                        0,
+                    ),
+                    (
+                        errno_of(libc::syscall(
+                            libc::SYS_mknodat,
+                            libc::AT_FDCWD,
+                            block.as_ptr(),
+                            libc::S_IFBLK | 0o600,
+                            libc::makedev(8, 0),
+                        )),
+                        libc::EPERM,
+                    ),
+                    (
+                        errno_of(libc::syscall(
+                            libc::SYS_mknodat,
+                            libc::AT_FDCWD,
+                            fifo.as_ptr(),
+                            libc::S_IFIFO | 0o600,
+                            0,
+                        )),
+                        0,
+                    ),
+                    (errno_of(libc::syscall(libc::SYS_getpid)), 0),
+                ];
+                for (i, (result, expected)) in calls.iter().enumerate() {
+                    if result != expected {
+                        libc::_exit(i as i32 + 1);
+                    }
+                }
+                // clone with a namespace flag; were it allowed, the new child leaves at once.
+                let cloned = libc::syscall(
+                    libc::SYS_clone,
+                    (libc::CLONE_NEWNET | libc::SIGCHLD) as libc::c_ulong,
+                    0,
+                    0,
+                    0,
+                    0,
+                );
+                if cloned == 0 {
+                    libc::_exit(0);
+                }
+                if errno_of(cloned) != libc::EPERM {
+                    libc::_exit(50);
+                }
+                libc::_exit(0);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: waiting for our own child.
+        unsafe { libc::waitpid(pid, &mut status, 0) };
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(
+            libc::WIFEXITED(status),
+            "the child ended by a signal: {status}"
+        );
+        assert_eq!(
+            libc::WEXITSTATUS(status),
+            0,
+            "exit status = the failing call's number (1-based), 50: clone, 100: installing"
+        );
+    }
+}
