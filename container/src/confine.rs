@@ -213,6 +213,11 @@ pub fn set_no_new_privs() -> Result<()> {
 const AUDIT_ARCH: u32 = 0xC000_003E;
 #[cfg(target_arch = "aarch64")]
 const AUDIT_ARCH: u32 = 0xC000_00B7;
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+compile_error!(
+    "the container's seccomp filter knows x86_64 and aarch64: add this architecture's \
+     AUDIT_ARCH and system call lists in container/src/confine.rs"
+);
 
 /// System calls refused with `EPERM`, whatever their arguments: changing mounts (the new mount
 /// API too), the kernel itself (modules, kexec, reboot, swap, the clock, accounting), its
