@@ -1,6 +1,8 @@
 //! The container runtime's contract, observed through `checker run` in a lab: the command's
-//! exit status is the step binary's, each container has its hostname and its own /etc, and a
-//! step binary outside a lab refuses to start.
+//! exit status is the step binary's, each container has its hostname and its own /etc, the
+//! command is confined like Docker's default (capabilities, no_new_privs, seccomp, read-only
+//! and masked kernel files) and cannot change the shared base root filesystem, and a step
+//! binary outside a lab refuses to start.
 
 mod common;
 
@@ -62,4 +64,80 @@ fn a_step_binary_outside_a_lab_refuses_to_start() {
     assert_eq!(output.status.code(), Some(125), "{stderr}");
     assert!(stderr.contains("cargo xtask run NN"), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// What the container's command sees of its own confinement, and what it is refused, one
+/// `name:result` line each. The drop_caches write is only tried once /proc/sys shows as
+/// read-only, so a runtime that failed to confine never drops the machine's caches.
+const CONFINEMENT_PROBES: &str = r#"
+grep -E '^(CapInh|CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/self/status | tr '\t' ' '
+try() { name=$1; shift; if "$@" >/dev/null 2>&1; then echo "$name:allowed"; else echo "$name:refused"; fi; }
+try mknod-block mknod /tmp/sda b 8 0
+try mknod-char mknod /tmp/mem c 1 1
+try mkfifo mkfifo /tmp/fifo
+try sysctl-net sh -c 'echo 1 > /proc/sys/net/ipv4/ip_forward'
+if awk '$5 == "/proc/sys" && $6 ~ /^ro/ { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+  try drop-caches sh -c 'echo 1 > /proc/sys/vm/drop_caches'
+else
+  echo 'drop-caches:not tried, /proc/sys is writable'
+fi
+try remount-bin-rw mount -o remount,rw,bind /bin
+try write-bin sh -c 'echo planted > /bin/ping'
+try plant-bin sh -c 'echo planted > /bin/planted'
+try remount-sys-rw mount -o remount,rw /sys
+try mount-tmpfs mount -t tmpfs none /tmp
+try unshare-net unshare -n true
+try unshare-user unshare -U true
+try sethostname hostname other
+for path in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/acpi /proc/scsi /sys/firmware; do
+  if [ ! -e $path ] || grep -q " $path " /proc/self/mountinfo; then echo "$path:masked"; else echo "$path:visible"; fi
+done
+try ping ping -c 1 -W 2 127.0.0.1
+try httpd-port-80 httpd -p 80 -h /tmp
+try dev-urandom sh -c '[ "$(head -c 4 /dev/urandom | wc -c)" = 4 ]'
+try umount-proc umount /proc
+"#;
+
+#[test]
+fn the_command_is_confined_like_dockers_default_and_cannot_change_the_base_rootfs() {
+    let ran = in_lab(&format!(
+        "$BIN run --name c1 -- sh -c '{}' && \
+         ls $NETLAB_ROOTFS/bin/planted 2>/dev/null; readlink $NETLAB_ROOTFS/bin/ping",
+        CONFINEMENT_PROBES.replace('\'', r"'\''")
+    ));
+    let expected = "\
+CapInh: 0000000000000000
+CapPrm: 00000000a80425fb
+CapEff: 00000000a80425fb
+CapBnd: 00000000a80425fb
+CapAmb: 0000000000000000
+NoNewPrivs: 1
+Seccomp: 2
+mknod-block:refused
+mknod-char:refused
+mkfifo:allowed
+sysctl-net:refused
+drop-caches:refused
+remount-bin-rw:refused
+write-bin:refused
+plant-bin:refused
+remount-sys-rw:refused
+mount-tmpfs:refused
+unshare-net:refused
+unshare-user:refused
+sethostname:refused
+/proc/kcore:masked
+/proc/keys:masked
+/proc/timer_list:masked
+/proc/sched_debug:masked
+/proc/acpi:masked
+/proc/scsi:masked
+/sys/firmware:masked
+ping:allowed
+httpd-port-80:allowed
+dev-urandom:allowed
+umount-proc:refused
+busybox
+";
+    assert_eq!(ran.stdout, expected, "{}", ran.describe());
 }

@@ -1,5 +1,6 @@
 //! The container's first process, from `clone()` to `exec`.
 
+use crate::confine;
 use crate::hooks;
 use crate::protocol;
 use crate::rootfs;
@@ -10,12 +11,10 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::RawFd;
-use std::path::Path;
 
 /// Everything the child needs, prepared by the parent before `clone()`.
 pub struct Plan<'a> {
     pub container: &'a Container,
-    pub base_rootfs: &'a Path,
     pub command: &'a [String],
     pub in_container: Hook,
     /// Read end: the parent writes its PID-as-seen-by-the-host once `on_host` is done.
@@ -70,7 +69,11 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
         show_network();
         return Err(Stop::Quiet);
     }
-    rootfs::enter(plan.base_rootfs, &container.rootfs)?;
+    rootfs::enter(&container.rootfs)?;
+    // From here on the command's confinement: the hook above had every privilege networking
+    // needs; what runs next gets Docker's default (see `confine`).
+    confine::protect_kernel_files()?;
+    confine::lock_down()?;
     plan.ready
         .write_all(b"R")
         .context("telling the parent we are ready")?;

@@ -8,12 +8,15 @@
 //! 1. the parent clones the child, which waits;
 //! 2. the parent runs [`Networking::on_host`] with the child's PID;
 //! 3. the child runs [`Networking::in_container`] (still seeing the lab's files, so `ip` is
-//!    the lab's iproute2), then pivots into its root filesystem and execs the command;
+//!    the lab's iproute2, and with every privilege), then pivots into its root filesystem,
+//!    confines itself like Docker's default (read-only and masked kernel files, 14
+//!    capabilities, `no_new_privs`, a seccomp filter: see `confine`) and execs the command;
 //! 4. when the command ends, however it ends, the parent runs [`Networking::after_exit`];
 //! 5. the step binary exits with the command's exit status.
 
 mod child;
 mod cli;
+mod confine;
 mod hooks;
 pub mod ports;
 pub mod protocol;

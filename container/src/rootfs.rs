@@ -1,5 +1,7 @@
-//! Each container's own root filesystem: a small directory tree whose `/etc` is the
-//! container's alone, with the lab's busybox `/bin` mounted read-only into it.
+//! Each container's own root filesystem: a small directory tree whose `/etc` and `/bin` are the
+//! container's alone, copied from the lab's base root filesystem. The base itself is never
+//! mounted into a container, so nothing a container does (even remounting its `/bin`
+//! read-write) can change what the next container, or a later lab, runs.
 
 use anyhow::{bail, Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -32,29 +34,44 @@ pub fn prepare(base: &Path, root: &Path) -> Result<()> {
     ] {
         symlink(target, root.join(link)).with_context(|| format!("linking {link}"))?;
     }
-    for entry in fs::read_dir(base.join("etc")).context("reading the base rootfs's etc")? {
+    for dir in ["etc", "bin"] {
+        copy_dir(&base.join(dir), &root.join(dir))?;
+    }
+    Ok(())
+}
+
+/// Copies the files and symbolic links (busybox's applets) of `from` into `to`. A copy, not a
+/// bind mount nor a hard link: the container may change its own `/bin`, never the base's.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    let entries = fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?;
+    for entry in entries {
         let entry = entry?;
-        fs::copy(entry.path(), root.join("etc").join(entry.file_name()))
-            .with_context(|| format!("copying {}", entry.path().display()))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        if entry.file_type()?.is_symlink() {
+            let link = fs::read_link(&source)?;
+            symlink(&link, &target).with_context(|| format!("linking {}", target.display()))?;
+        } else {
+            fs::copy(&source, &target).with_context(|| format!("copying {}", source.display()))?;
+        }
     }
     Ok(())
 }
 
 /// Child side, in the container's new mount namespace: makes `root` the root directory.
-pub fn enter(base: &Path, root: &Path) -> Result<()> {
+pub fn enter(root: &Path) -> Result<()> {
     let none: Option<&str> = None;
     // Nothing mounted from here on may propagate back to the lab.
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .context("making mounts private")?;
     bind(root, root, MsFlags::empty())?;
-    bind(&base.join("bin"), &root.join("bin"), MsFlags::empty())?;
-    // Best effort: the shared busybox stays read-only where the kernel lets us say so.
+    bind(&root.join("bin"), &root.join("bin"), MsFlags::empty())?;
+    // Best effort: the container's busybox stays read-only where the kernel lets us say so.
     let _ = remount_read_only(&root.join("bin"));
     mount(
         Some("tmpfs"),
         &root.join("dev"),
         Some("tmpfs"),
-        MsFlags::MS_NOSUID,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         Some("mode=755"),
     )
     .context("mounting /dev")?;
@@ -68,7 +85,7 @@ pub fn enter(base: &Path, root: &Path) -> Result<()> {
         Some("tmpfs"),
         &root.join("tmp"),
         Some("tmpfs"),
-        MsFlags::MS_NOSUID,
+        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
         none,
     )
     .context("mounting /tmp")?;
