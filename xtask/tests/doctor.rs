@@ -24,7 +24,7 @@ fn run(args: &[&str]) -> Output {
     doctor(args).output().expect("running xtask doctor")
 }
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 12] = [
     "iproute2",
     "nsenter",
     "iptables",
@@ -34,8 +34,7 @@ const NAMES: [&str; 13] = [
     "kernel module bridge",
     "kernel module br_netfilter",
     "kernel module nf_nat",
-    "WSL2",
-    "container",
+    "platform",
     "lab",
     "iptables backend",
 ];
@@ -85,6 +84,64 @@ fn json_names_every_finding_and_agrees_with_the_text() {
         }),
         "{out}"
     );
+}
+
+/// The platform line names where doctor runs. The variables a devcontainer's starter sets
+/// (`container`, `REMOTE_CONTAINERS`, `CODESPACES`) are facts it reads, so each case can be
+/// run here; the files it also reads (WSL's, Lima's) are covered by the unit tests.
+#[test]
+fn the_platform_line_names_where_it_runs() {
+    let platform = |envs: &[(&str, &str)]| {
+        let mut command = doctor(&["--json", "--no-build"]);
+        for (name, value) in envs {
+            command.env(name, value);
+        }
+        let output = command.output().expect("running xtask doctor");
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("doctor --json answers JSON");
+        let findings = report["findings"].as_array().cloned().unwrap_or_default();
+        let found = findings
+            .into_iter()
+            .find(|f| f["name"] == "platform")
+            .unwrap_or_else(|| panic!("no platform finding: {report}"));
+        found["seen"].as_str().unwrap_or("").to_string()
+    };
+    let here = platform(&[]);
+    assert!(
+        [
+            "Linux, native",
+            "WSL",
+            "a Lima VM",
+            "a container",
+            "a VS Code",
+            "a GitHub"
+        ]
+        .iter()
+        .any(|p| here.starts_with(p)),
+        "{here}"
+    );
+    let vscode = platform(&[("container", "podman"), ("REMOTE_CONTAINERS", "true")]);
+    assert!(
+        vscode.starts_with("a VS Code devcontainer (podman)"),
+        "{vscode}"
+    );
+    let codespace = platform(&[("container", "docker"), ("CODESPACES", "true")]);
+    assert!(
+        codespace.starts_with("a GitHub Codespace (a container)"),
+        "{codespace}"
+    );
+
+    // The text form: the same line, its fix under it when it has a trap.
+    let text = doctor(&["--no-build"])
+        .env("container", "podman")
+        .output()
+        .expect("running xtask doctor");
+    let out = String::from_utf8_lossy(&text.stdout);
+    let line = out
+        .lines()
+        .find(|l| l.get(6..).is_some_and(|rest| rest.starts_with("platform")))
+        .unwrap_or_else(|| panic!("no platform line in {out}"));
+    assert!(line.contains("a container (podman)"), "{line}");
 }
 
 #[test]

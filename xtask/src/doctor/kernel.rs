@@ -71,6 +71,17 @@ pub fn modules() -> Vec<Finding> {
         .collect()
 }
 
+/// Whether the kernel has nf_tables (what nft and iptables' nft backend need): loaded, or in
+/// its config; `None` when that cannot be told.
+pub fn nf_tables() -> Option<bool> {
+    if Path::new("/sys/module/nf_tables").exists() {
+        return Some(true);
+    }
+    KernelConfig::read()
+        .symbol("CONFIG_NF_TABLES")
+        .map(|s| s == 'y' || s == 'm')
+}
+
 /// The kernel modules the labs use, with the kernel config symbol of each.
 const MODULES: [(&str, &str); 4] = [
     ("veth", "CONFIG_VETH"),

@@ -1,12 +1,12 @@
 //! `cargo xtask doctor`: everything that bites on a workshop laptop,
-//! each with its fix. First what can be seen from here (tools, sysctls, kernel modules, WSL2,
-//! containers), without touching the machine's network: no iptables or nft runs here, only
-//! their presence is looked at. Then the checker tries the kernel features for real inside a
+//! each with its fix. First what can be seen from here (tools, sysctls, kernel modules, the
+//! platform: native Linux, WSL, Lima, a container or devcontainer), without touching the
+//! machine's network: no iptables or nft runs here, only their presence is looked at. Then the checker tries the kernel features for real inside a
 //! throwaway lab (where it also asks iptables for its backend).
 
-mod host;
 mod kernel;
 mod lab;
+mod platform;
 mod tools;
 
 use crate::workspace::Paths;
@@ -121,8 +121,10 @@ fn host_findings(paths: &Paths) -> Vec<Finding> {
         kernel::user_namespaces(),
     ];
     findings.extend(kernel::modules());
-    findings.push(host::wsl2(paths));
-    findings.push(host::container());
+    findings.push(platform::finding(&platform::Facts::read(
+        &paths.root,
+        kernel::nf_tables(),
+    )));
     findings
 }
 
