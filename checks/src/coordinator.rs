@@ -6,7 +6,9 @@ use crate::catalog::{self, Check, Step};
 use crate::verdict::{CheckResult, Outcome};
 use anyhow::{Context, Result};
 use lab::LabPaths;
+use nix::fcntl::{Flock, FlockArg};
 use nix::sys::signal::Signal;
+use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -28,6 +30,8 @@ pub struct Job {
 struct Active {
     /// The jobs its lab runs, in turn.
     jobs: Vec<usize>,
+    /// The slot it holds while it runs (see [`Slots`]).
+    _slot: Option<Flock<File>>,
     child: Child,
     /// What the lab printed so far, read in the background.
     progress: Arc<Mutex<Progress>>,
@@ -47,11 +51,14 @@ pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckR
     let me = std::env::current_exe().context("finding the checker's own path")?;
     let mut results: Vec<Option<CheckResult>> = jobs.iter().map(|_| None).collect();
     let labs = labs(jobs);
+    let slots = Slots::new(paths, parallel.max(1));
     let mut active: Vec<Active> = Vec::new();
     let mut next = 0;
     while next < labs.len() || !active.is_empty() {
         while next < labs.len() && active.len() < parallel.max(1) {
-            active.push(spawn(&me, &labs[next], jobs, paths)?);
+            // Labs of other checkers on the same tree count too: wait for a free slot.
+            let Some(slot) = slots.take() else { break };
+            active.push(spawn(&me, &labs[next], jobs, paths, slot)?);
             next += 1;
         }
         let mut still = Vec::new();
@@ -99,7 +106,16 @@ pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckR
                     },
                     (None, None) => {
                         first_missing = Some(job.step.id(job.check));
-                        if timed_out {
+                        if let (true, Some(load)) = (timed_out, busy_machine()) {
+                            Outcome::LabError {
+                                message: format!(
+                                    "this machine is too busy to judge: the check went past its \
+                                     {} s while the machine's load was {load}. Nothing was \
+                                     judged: run it again when the machine is quieter",
+                                    job.check.limit.as_secs()
+                                ),
+                            }
+                        } else if timed_out {
                             Outcome::TimedOut {
                                 seconds: job.check.limit.as_secs(),
                                 doing: "the whole check (it was stopped, with its lab)".into(),
@@ -121,6 +137,19 @@ pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckR
         thread::sleep(Duration::from_millis(3));
     }
     Ok(results.into_iter().flatten().collect())
+}
+
+/// The machine's load, as "9.5 on 2 cores", when it is more than twice its cores: too busy
+/// for a time limit to say anything about the learner's code.
+fn busy_machine() -> Option<String> {
+    let load: f64 = std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    (load > 2.0 * cores as f64).then(|| format!("{load:.1} on {cores} cores"))
 }
 
 /// The labs to run: each job alone, or with the later jobs of the same binary and set whose
@@ -150,7 +179,63 @@ fn labs(jobs: &[Job]) -> Vec<Vec<usize>> {
     labs
 }
 
-fn spawn(me: &PathBuf, lab: &[usize], jobs: &[Job], paths: &LabPaths) -> Result<Active> {
+/// The labs that may run at once on one tree, whichever checker runs them: as many lock files
+/// beside the labs' state directory (`slots/0`, `slots/1`, ...), each held with flock by
+/// the checker whose lab uses it. Several checkers at once (a room's tests, `check all`
+/// twice) then queue their labs instead of starving each other's, and a check's time limit
+/// starts when its lab does. Where the folder cannot be made, nothing is shared (None).
+struct Slots {
+    dir: Option<PathBuf>,
+    count: usize,
+}
+
+impl Slots {
+    fn new(paths: &LabPaths, count: usize) -> Slots {
+        let dir = paths.state.parent().map(|parent| parent.join("slots"));
+        let dir = dir.filter(|dir| {
+            use std::os::unix::fs::DirBuilderExt;
+            let made = std::fs::DirBuilder::new().mode(0o700).create(dir);
+            made.is_ok() || dir.is_dir()
+        });
+        Slots { dir, count }
+    }
+
+    /// A free slot, held until the file is closed; `Some(None)` where slots are not shared,
+    /// None while every slot is taken.
+    fn take(&self) -> Option<Option<Flock<File>>> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let Some(dir) = &self.dir else {
+            return Some(None);
+        };
+        let mut openable = false;
+        for i in 0..self.count {
+            let Ok(file) = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .mode(0o600)
+                .custom_flags(nix::libc::O_NOFOLLOW)
+                .open(dir.join(i.to_string()))
+            else {
+                continue;
+            };
+            openable = true;
+            if let Ok(held) = Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                return Some(Some(held));
+            }
+        }
+        // No slot file can be opened at all: run unqueued rather than never.
+        (!openable).then_some(None)
+    }
+}
+
+fn spawn(
+    me: &PathBuf,
+    lab: &[usize],
+    jobs: &[Job],
+    paths: &LabPaths,
+    slot: Option<Flock<File>>,
+) -> Result<Active> {
     let first = &jobs[lab[0]];
     let ids: Vec<String> = lab
         .iter()
@@ -185,6 +270,7 @@ fn spawn(me: &PathBuf, lab: &[usize], jobs: &[Job], paths: &LabPaths) -> Result<
     let output = follow(&mut child, progress.clone());
     Ok(Active {
         jobs: lab.to_vec(),
+        _slot: slot,
         child,
         progress,
         output,

@@ -1,6 +1,7 @@
 //! What a check function can do inside its lab: start the step binary's containers, look at
 //! them from outside (their namespaces) and from inside (busybox), and look at the lab host.
 
+mod clock;
 mod process;
 mod trouble;
 
@@ -18,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a container may take to start (learner hooks included).
 pub const START_LIMIT: Duration = Duration::from_secs(8);
@@ -225,7 +226,7 @@ impl Starting {
     /// Waits until the container runs, within [`START_LIMIT`]. The step binary ending first
     /// is a failure ("it ended at once"), or the learner trouble it reported.
     pub fn wait_running(self) -> Result<Running, Outcome> {
-        let deadline = Instant::now() + START_LIMIT;
+        let mut clock = clock::LearnerClock::start(self.process.id());
         let mut starting = self;
         loop {
             starting = match starting.running() {
@@ -235,10 +236,15 @@ impl Starting {
             if starting.has_ended() {
                 return Err(starting.ended("the container keeps running"));
             }
-            if Instant::now() > deadline {
+            let hung = clock.learner_over(START_LIMIT);
+            if hung || clock.machine_over(START_LIMIT) {
                 starting.process.kill();
                 let (stdout, stderr) = starting.process.output();
-                return Err(hang("starting a container", START_LIMIT, &stdout, &stderr));
+                return Err(if hung {
+                    hang("starting a container", START_LIMIT, &stdout, &stderr)
+                } else {
+                    process::busy("starting a container", &clock)
+                });
             }
             thread::sleep(Duration::from_millis(5));
         }

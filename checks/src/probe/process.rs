@@ -1,6 +1,7 @@
 //! A step binary as a child process: its output read in the background, waited for with a
 //! deadline, stopped the way a user stops a container.
 
+use super::clock::LearnerClock;
 use super::trouble::learner_trouble;
 use super::Finished;
 use crate::verdict::Outcome;
@@ -9,7 +10,7 @@ use nix::unistd::Pid;
 use std::io::Read;
 use std::process::Child;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A step binary and the thread reading its stdout and stderr; killed (and reaped) when
 /// dropped while it still runs.
@@ -52,15 +53,17 @@ impl Process {
     /// trouble (a TODO, a panic, a failing hook) is an outcome, and so is a hang while
     /// `doing`.
     pub(super) fn finish(&mut self, limit: Duration, doing: &str) -> Result<Finished, Outcome> {
-        let status = wait_until(&mut self.child, Instant::now() + limit);
+        let mut clock = LearnerClock::start(self.id());
+        let status = wait_until(&mut self.child, &mut clock, limit);
         let (stdout, stderr) = self.output();
         match status {
-            Some(status) => learner_trouble(Finished {
+            Waited::Ended(status) => learner_trouble(Finished {
                 status,
                 stdout,
                 stderr,
             }),
-            None => Err(hang(doing, limit, &stdout, &stderr)),
+            Waited::Hung => Err(hang(doing, limit, &stdout, &stderr)),
+            Waited::Busy => Err(busy(doing, &clock)),
         }
     }
 
@@ -109,18 +112,47 @@ fn code(status: std::process::ExitStatus) -> i32 {
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
-/// Waits for `child` until `deadline`; kills it then. `None` means it had to be killed.
-fn wait_until(child: &mut Child, deadline: Instant) -> Option<i32> {
+/// How a wait ended.
+enum Waited {
+    /// The process ended, with this status.
+    Ended(i32),
+    /// The learner's time reached the limit: killed.
+    Hung,
+    /// The machine was too busy to tell (see [`LearnerClock::machine_over`]): killed.
+    Busy,
+}
+
+/// Waits for `child` until the learner's time reaches `limit`; kills it then.
+fn wait_until(child: &mut Child, clock: &mut LearnerClock, limit: Duration) -> Waited {
     loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(code(status)),
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
+        let waited = match child.try_wait() {
+            Ok(Some(status)) => return Waited::Ended(code(status)),
+            Ok(None) if clock.learner_over(limit) => Waited::Hung,
+            Ok(None) if clock.machine_over(limit) => Waited::Busy,
+            Ok(None) => {
+                thread::sleep(Duration::from_millis(5));
+                continue;
             }
-        }
+            Err(_) => Waited::Hung,
+        };
+        let _ = child.kill();
+        let _ = child.wait();
+        return waited;
+    }
+}
+
+/// The machine, not the learner, took too long while `doing`: the clock says how much of it
+/// was the learner's.
+pub(super) fn busy(doing: &str, clock: &LearnerClock) -> Outcome {
+    Outcome::LabError {
+        message: format!(
+            "this machine is too busy to judge: while {doing}, {:.1} s went by, of which your \
+             code waited or ran for only {:.1} s (the rest it waited for a CPU or for the \
+             kernel, which other work held). Nothing was judged: run the check again when the \
+             machine is quieter",
+            clock.wall().as_secs_f64(),
+            clock.spent_so_far().as_secs_f64()
+        ),
     }
 }
 
