@@ -27,6 +27,10 @@ const VERBS: &[(&str, &[&str])] = &[
     ),
     ("lab", &["--solution", "--sudo"]),
     ("show", &["--lab", "--sudo", "--no-build"]),
+    (
+        "trace",
+        &["--from", "--to", "--lab", "--sudo", "--no-build"],
+    ),
     ("doctor", &["--json", "--no-build"]),
     ("test", &["CARGO TEST ARGS"]),
     ("bench", &["--runs"]),
@@ -61,7 +65,7 @@ fn unknown_verb_lists_the_verbs() {
     refused(
         xtask(&root).arg("frobnicate"),
         "xtask: unknown verb 'frobnicate': use one of check, watch, hint, run, lab, show, \
-         doctor, test, bench, status, reset, solution, book, kit, new-step (cargo xtask --help)",
+         trace, doctor, test, bench, status, reset, solution, book, kit, new-step (cargo xtask --help)",
     );
     let names: Vec<&str> = VERBS.iter().map(|(verb, _)| *verb).collect();
     assert_eq!(listed_verbs(&root), names);
