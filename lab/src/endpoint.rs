@@ -34,6 +34,24 @@ pub enum ToHost {
     Container(String),
 }
 
+impl To {
+    /// A TCP connection to `ip:port`.
+    pub fn tcp(ip: Ipv4Addr, port: u16) -> To {
+        To {
+            host: ToHost::Addr(ip),
+            port: Some(port),
+        }
+    }
+
+    /// A ping to `ip`.
+    pub fn ping(ip: Ipv4Addr) -> To {
+        To {
+            host: ToHost::Addr(ip),
+            port: None,
+        }
+    }
+}
+
 impl fmt::Display for From {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
