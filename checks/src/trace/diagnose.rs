@@ -35,7 +35,21 @@ pub fn diagnose(found: &Found, spaces: &Spaces) -> String {
                 .unwrap_or_default();
             format!("{} could not send it: {said}{route}", the(&found.src_space))
         }
-        Outcome::Error(_) | Outcome::NoAnswer => lost(found, spaces),
+        Outcome::Error(_) | Outcome::NoAnswer => {
+            let mut line = lost(found, spaces);
+            // Where it was last seen, rules the trace cannot see may have dropped it.
+            if let Some(last) = found.seen.last() {
+                let legacy = format!("{}: legacy iptables", the(&last.space));
+                if found.notes.iter().any(|n| n.starts_with(&legacy)) {
+                    line.push_str(&format!(
+                        "; legacy iptables rules {} may have dropped it: `iptables-legacy -S` \
+                         shows them",
+                        at(&last.space)
+                    ));
+                }
+            }
+            line
+        }
     }
 }
 

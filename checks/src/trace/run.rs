@@ -632,19 +632,68 @@ fn bridge_ports(spaces: &Spaces, seen: &mut [Seen]) {
 
 /// Legacy iptables rules in `space` (x_tables): nft's trace cannot see them.
 fn legacy_note(space: &Space) -> Option<String> {
-    let text = space.place.run("iptables-legacy-save", &[]).ok()?;
-    let rules = text.lines().filter(|l| l.starts_with("-A ")).count();
-    let policies = text
-        .lines()
-        .filter(|l| l.starts_with(':') && l.contains(" DROP "))
-        .count();
-    (rules + policies > 0).then(|| {
-        format!(
-            "{}: legacy iptables holds {rules} rule(s) here (iptables-legacy-save shows them): \
-             the trace cannot see them, a packet lost there shows as lost without a reason",
-            space.name
-        )
-    })
+    space.place.check("iptables-legacy-save").ok()?;
+    // The kernel lists the x_tables tables of a namespace in `/proc/PID/net/ip_tables_names`:
+    // none, no legacy rules (and nothing to run).
+    let names = match space.place.at {
+        Where::Here => "/proc/thread-self/net/ip_tables_names".to_string(),
+        Where::Pid(pid) => format!("/proc/{pid}/net/ip_tables_names"),
+    };
+    let tables = std::fs::read_to_string(names).unwrap_or_default();
+    if tables.trim().is_empty() {
+        return None;
+    }
+    // iptables-legacy-save finds the tables in `/proc/net`, which is `/proc/self/net`: from
+    // outside the lab its `/proc` shows this process only once it is in the lab's PID
+    // namespace too.
+    let mut command = match space.place.at {
+        Where::Here => Command::new("iptables-legacy-save"),
+        Where::Pid(pid) => {
+            let mut command = Command::new("nsenter");
+            command.args([
+                "-t",
+                &pid.to_string(),
+                "-n",
+                "-p",
+                "--",
+                "iptables-legacy-save",
+            ]);
+            command
+        }
+    };
+    command.env("PATH", netcmd::TOOL_PATH);
+    let text = netcmd::run_command(command, "iptables-legacy-save", &[]);
+    let seen = match &text {
+        Ok(text) => {
+            let rules = text.lines().filter(|l| l.starts_with("-A ")).count();
+            let drops = text
+                .lines()
+                .filter(|l| l.starts_with(':') && l.contains(" DROP "))
+                .count();
+            if rules + drops == 0 {
+                return None;
+            }
+            match (rules, drops) {
+                (r, 0) => format!("{r} rule(s)"),
+                (0, d) => format!("{d} DROP policy(ies)"),
+                (r, d) => format!("{r} rule(s) and {d} DROP policy(ies)"),
+            }
+        }
+        Err(_) => format!(
+            "the tables {}",
+            tables.split_whitespace().collect::<Vec<_>>().join(", ")
+        ),
+    };
+    Some(format!(
+        "{}: legacy iptables holds {seen} here (iptables-legacy-save shows them): the trace \
+         cannot see them, a packet lost there shows as lost without a reason",
+        the_space(&space.name)
+    ))
+}
+
+/// `the lab host`, `c1`.
+fn the_space(name: &str) -> String {
+    super::diagnose::the(name)
 }
 
 #[cfg(test)]
