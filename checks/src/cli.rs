@@ -114,7 +114,7 @@ enum Verb {
         /// Where the probe is sent from: host, internet or a container.
         #[arg(long, value_name = "WHERE", value_parser = from)]
         from: lab::endpoint::From,
-        /// What it is sent to: ADDRESS[:PORT] or CONTAINER[:PORT] (no port: a ping).
+        /// What it is sent to: ADDRESS[:PORT[/udp]] or CONTAINER[:PORT[/udp]] (no port: a ping).
         #[arg(long, value_name = "WHERE", value_parser = to)]
         to: lab::endpoint::To,
     },

@@ -1,7 +1,7 @@
 //! The two ends of a traced flow (`cargo xtask trace --from c1 --to 203.0.113.80:80`), read
 //! from the command line by xtask and by the checker alike: where the probe is sent from (the
 //! lab host, the internet, a container), and what it is sent to (an address or a container,
-//! with a port for TCP, without one for ping).
+//! with a port for TCP or `/udp`, without one for ping).
 
 use std::fmt;
 use std::net::Ipv4Addr;
@@ -17,11 +17,14 @@ pub enum From {
     Container(String),
 }
 
-/// What a probe is sent to: a TCP connection when there is a port, a ping otherwise.
+/// What a probe is sent to: a TCP connection when there is a port (a UDP datagram with
+/// `/udp`: a DNS query to port 53), a ping otherwise.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct To {
     pub host: ToHost,
     pub port: Option<u16>,
+    /// UDP instead of TCP (`:53/udp`).
+    pub udp: bool,
 }
 
 /// An address, or a name the lab resolves (a container, `host`).
@@ -40,6 +43,24 @@ impl To {
         To {
             host: ToHost::Addr(ip),
             port: Some(port),
+            udp: false,
+        }
+    }
+
+    /// A UDP datagram to `ip:port` (a DNS query to port 53).
+    pub fn udp(ip: Ipv4Addr, port: u16) -> To {
+        To {
+            udp: true,
+            ..To::tcp(ip, port)
+        }
+    }
+
+    /// `tcp`, `udp` or `ping`.
+    pub fn protocol(&self) -> &'static str {
+        match (self.port, self.udp) {
+            (None, _) => "ping",
+            (Some(_), true) => "udp",
+            (Some(_), false) => "tcp",
         }
     }
 
@@ -48,6 +69,7 @@ impl To {
         To {
             host: ToHost::Addr(ip),
             port: None,
+            udp: false,
         }
     }
 }
@@ -71,6 +93,9 @@ impl fmt::Display for To {
         }
         if let Some(port) = self.port {
             write!(f, ":{port}")?;
+        }
+        if self.udp {
+            write!(f, "/udp")?;
         }
         Ok(())
     }
@@ -100,19 +125,30 @@ pub fn parse_from(text: &str) -> Result<From, String> {
     }
 }
 
-/// Parses `--to`: `ADDRESS[:PORT]`, `CONTAINER[:PORT]` or `host[:PORT]`.
+/// Parses `--to`: `ADDRESS[:PORT[/udp]]`, `CONTAINER[:PORT[/udp]]` or `host[:PORT[/udp]]`.
 pub fn parse_to(text: &str) -> Result<To, String> {
     let wrong = |why: &str| {
         Err(format!(
-            "takes ADDRESS[:PORT] or CONTAINER[:PORT] (203.0.113.80:80, c2), not '{text}': {why}"
+            "takes ADDRESS[:PORT] or CONTAINER[:PORT] (203.0.113.80:80, c2, \
+             203.0.113.53:53/udp), not '{text}': {why}"
         ))
     };
-    let (host, port) = match text.rsplit_once(':') {
+    let (rest, udp) = match text.rsplit_once('/') {
+        Some((rest, "udp")) => (rest, true),
+        Some((rest, "tcp")) => (rest, false),
+        Some(_) => return wrong("the protocol after / is tcp or udp"),
+        None => (text, false),
+    };
+    if udp && !rest.contains(':') {
+        return wrong("udp needs a port");
+    }
+    let text_without_protocol = rest;
+    let (host, port) = match text_without_protocol.rsplit_once(':') {
         Some((host, port)) => match port.parse::<u16>() {
             Ok(port) if port > 0 => (host, Some(port)),
             _ => return wrong("the port is a number from 1 to 65535"),
         },
-        None => (text, None),
+        None => (text_without_protocol, None),
     };
     let host = if let Ok(ip) = host.parse::<Ipv4Addr>() {
         ToHost::Addr(ip)
@@ -127,7 +163,7 @@ pub fn parse_to(text: &str) -> Result<To, String> {
     } else {
         return wrong("neither an IPv4 address nor a container's name");
     };
-    Ok(To { host, port })
+    Ok(To { host, port, udp })
 }
 
 #[cfg(test)]
@@ -147,10 +183,15 @@ mod tests {
             parse_to("c2"),
             Ok(To {
                 host: ToHost::Container("c2".into()),
-                port: None
+                port: None,
+                udp: false
             })
         );
         assert_eq!(parse_to("host:8080").unwrap().host, ToHost::Host);
+        let dns = parse_to("203.0.113.53:53/udp").unwrap();
+        assert!(dns.udp);
+        assert_eq!(dns.to_string(), "203.0.113.53:53/udp");
+        assert_eq!(dns.protocol(), "udp");
     }
 
     #[test]
@@ -165,8 +206,11 @@ mod tests {
             ("203.0.113.80:70000", "the port is a number"),
             ("203.0.113:80", "not an IPv4 address"),
             ("internet:80", "name an address"),
-            ("a/b:80", "neither an IPv4 address"),
+            ("a/b:80", "tcp or udp"),
+            ("a.b:80", "neither an IPv4 address"),
             (":80", "neither"),
+            ("203.0.113.53:53/sctp", "tcp or udp"),
+            ("203.0.113.53/udp", "udp needs a port"),
         ] {
             let e = parse_to(bad).unwrap_err();
             assert!(e.contains(why), "{bad}: {e}");

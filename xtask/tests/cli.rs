@@ -215,8 +215,8 @@ fn bad_input_to_every_verb_is_one_line() {
         ),
         (
             &["trace", "--from", "c1", "--to", "203.0.113.80:http"],
-            "--to takes ADDRESS[:PORT] or CONTAINER[:PORT] (203.0.113.80:80, c2), not \
-             '203.0.113.80:http': the port is a number from 1 to 65535",
+            "--to takes ADDRESS[:PORT] or CONTAINER[:PORT] (203.0.113.80:80, c2, \
+             203.0.113.53:53/udp), not '203.0.113.80:http': the port is a number from 1 to 65535",
         ),
         (
             &["trace", "--from", "c1", "--to", "10.0.0:80"],

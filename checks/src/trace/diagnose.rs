@@ -19,11 +19,28 @@ fn toward(found: &Found, fields: &Fields) -> bool {
 
 /// The verdict of the trace, one line.
 pub fn diagnose(found: &Found, spaces: &Spaces) -> String {
+    let mut line = verdict(found, spaces);
+    if found.dst.is_loopback() && found.outcome != Outcome::Answered {
+        line.push_str(&format!(
+            "; {} is a loopback address: it is {}'s own, and nothing sent there leaves {}",
+            found.dst,
+            the(&found.src_space),
+            the(&found.src_space)
+        ));
+    }
+    line
+}
+
+fn verdict(found: &Found, spaces: &Spaces) -> String {
     if let Some(line) = from_trace(found) {
         return line;
     }
     match &found.outcome {
         Outcome::Answered => answered(found),
+        Outcome::Refused if found.proto == "udp" => format!(
+            "no listener: nothing listens at {} (udp: an ICMP port-unreachable came back)",
+            target(found)
+        ),
         Outcome::Refused => format!(
             "no listener: {} answered with a TCP reset (connection refused)",
             target(found)
@@ -108,12 +125,37 @@ pub fn from_trace(found: &Found) -> Option<String> {
         let (first, _) = first_last(&s.trace);
         first.is_reset() && !toward(found, &first) && hooks(&s.trace).contains(&"output")
     });
-    reset.map(|s| {
-        format!(
+    if let Some(s) = reset {
+        return Some(format!(
             "no listener: {} answered with a TCP reset (connection refused), sent by {}",
             target(found),
             the(&s.space)
-        )
+        ));
+    }
+    let unreachable = found.seen.iter().find_map(|s| {
+        let (first, _) = first_last(&s.trace);
+        (first.icmp.as_deref() == Some("destination-unreachable")
+            && hooks(&s.trace).contains(&"output"))
+        .then(|| (s, first.icmp_code.unwrap_or_default()))
+    });
+    unreachable.map(|(s, code)| match code.as_str() {
+        "port-unreachable" => format!(
+            "no listener: nothing listens at {} ({}: ICMP port-unreachable, sent by {})",
+            target(found),
+            found.proto,
+            the(&s.space)
+        ),
+        "host-unreachable" => format!(
+            "no ARP answer: {} found no neighbour to pass it to on its way to {} (ICMP \
+             host-unreachable, sent by {})",
+            the(&s.space),
+            found.dst,
+            the(&s.space)
+        ),
+        code => format!(
+            "{} refused it: ICMP destination-unreachable ({code})",
+            the(&s.space)
+        ),
     })
 }
 
@@ -135,6 +177,9 @@ fn answered(found: &Found) -> String {
         .unwrap_or("");
     match found.ports.is_empty() {
         true => format!("the ping to {} was answered{nat}", found.dst),
+        false if found.proto == "udp" => {
+            format!("the datagram to {} was answered{nat}", target(found))
+        }
         false => format!("the connection to {} was made{nat}", target(found)),
     }
 }

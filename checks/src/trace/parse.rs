@@ -44,6 +44,8 @@ pub struct Fields {
     pub flags: Option<String>,
     /// ICMP type (`echo-request`).
     pub icmp: Option<String>,
+    /// ICMP code (`port-unreachable`).
+    pub icmp_code: Option<String>,
     /// The IP header's identification: the same packet has the same in every namespace it
     /// crosses (NAT keeps it).
     pub ip_id: Option<u16>,
@@ -70,8 +72,12 @@ impl Fields {
         if let Some(flags) = self.tcp_flags() {
             text.push_str(&format!(" [{flags}]"));
         }
-        if let Some(icmp) = &self.icmp {
-            text.push_str(&format!(" [{icmp}]"));
+        match (&self.icmp, &self.icmp_code) {
+            (Some(icmp), Some(code)) if icmp == "destination-unreachable" => {
+                text.push_str(&format!(" [{icmp} {code}]"))
+            }
+            (Some(icmp), _) => text.push_str(&format!(" [{icmp}]")),
+            _ => {}
         }
         text
     }
@@ -166,6 +172,7 @@ pub fn fields(text: &str) -> Fields {
         dport,
         flags,
         icmp: after(text, "icmp type "),
+        icmp_code: after(text, "icmp code "),
         ip_id: after(text, "ip id ").and_then(|a| a.parse().ok()),
         ttl: after(text, "ip ttl ").and_then(|a| a.parse().ok()),
         mac: after(text, "ether saddr "),

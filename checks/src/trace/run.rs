@@ -259,6 +259,8 @@ pub struct Found {
     /// `tcp from c1 to 203.0.113.80:80`.
     pub flow: String,
     pub src_space: String,
+    /// `tcp`, `udp` or `ping`.
+    pub proto: &'static str,
     pub dst: Ipv4Addr,
     /// The ports of the flow (the one asked for and where DNAT sends it); none for ping.
     pub ports: Vec<u16>,
@@ -271,7 +273,9 @@ pub struct Found {
 }
 
 /// The table, and the rules marking the flow's packets.
-fn table_script(ports: &[u16]) -> String {
+fn table_script(proto: &str, ports: &[u16]) -> String {
+    // ICMP always: the echo of a ping, and the errors about a connection (port or host
+    // unreachable).
     let marks = if ports.is_empty() {
         "meta l4proto icmp meta nftrace set 1;".to_string()
     } else {
@@ -281,8 +285,10 @@ fn table_script(ports: &[u16]) -> String {
             .collect::<Vec<_>>()
             .join(", ");
         format!(
-            "meta l4proto tcp th dport {{ {set} }} meta nftrace set 1; \
-             meta l4proto tcp th sport {{ {set} }} meta nftrace set 1;"
+            "meta l4proto {proto} th dport {{ {set} }} meta nftrace set 1; \
+             meta l4proto {proto} th sport {{ {set} }} meta nftrace set 1; \
+             meta l4proto icmp icmp type {{ destination-unreachable, time-exceeded }} \
+             meta nftrace set 1;"
         )
     };
     // Created empty first, so that the delete never fails: the whole script is one
@@ -367,7 +373,7 @@ impl Monitor {
 
 /// The ports of a TCP flow to `dst:port`: the one asked for, and where the lab host's DNAT
 /// rules send it (as its model of netfilter says), so that both ends of the flow are marked.
-fn flow_ports(host: &Space, dst: Ipv4Addr, port: u16) -> Vec<u16> {
+fn flow_ports(host: &Space, dst: Ipv4Addr, port: u16, udp: bool) -> Vec<u16> {
     let mut ports = vec![port];
     let netns = Netns::read_parts(
         &host.place,
@@ -383,7 +389,10 @@ fn flow_ports(host: &Space, dst: Ipv4Addr, port: u16) -> Vec<u16> {
         ),
         (HOST_ADDR, Start::Sent),
     ] {
-        let packet = lab::state::netfilter::Packet::tcp(src, dst, port);
+        let packet = match udp {
+            true => lab::state::netfilter::Packet::udp(src, dst, port),
+            false => lab::state::netfilter::Packet::tcp(src, dst, port),
+        };
         if let Some((_, to_port)) = netns.dnat(start, packet) {
             if !ports.contains(&to_port) {
                 ports.push(to_port);
@@ -394,8 +403,12 @@ fn flow_ports(host: &Space, dst: Ipv4Addr, port: u16) -> Vec<u16> {
 }
 
 /// Sends the probe from `space`.
-fn probe(spaces: &Spaces, space: &Space, dst: Ipv4Addr, port: Option<u16>) -> Result<Outcome> {
-    match port {
+fn probe(spaces: &Spaces, space: &Space, dst: Ipv4Addr, to: &To) -> Result<Outcome> {
+    match to.port {
+        Some(port) if to.udp => {
+            let addr = SocketAddr::from((dst, port));
+            space.place.in_thread("a UDP datagram", || udp_probe(addr))
+        }
         Some(port) => {
             let addr = SocketAddr::from((dst, port));
             space.place.in_thread("a TCP connection", || {
@@ -432,6 +445,47 @@ fn probe(spaces: &Spaces, space: &Space, dst: Ipv4Addr, port: Option<u16>) -> Re
             })
         }
     }
+}
+
+/// One datagram to `addr` (a DNS query for the web server's name, to port 53), and its
+/// answer within [`CONNECT`].
+fn udp_probe(addr: SocketAddr) -> Outcome {
+    let socket = match std::net::UdpSocket::bind("0.0.0.0:0") {
+        Ok(socket) => socket,
+        Err(e) => return Outcome::Error(e.to_string()),
+    };
+    let sent = socket
+        .connect(addr)
+        .and_then(|()| socket.set_read_timeout(Some(CONNECT)))
+        .and_then(|()| socket.send(&dns_query(&format!("web.{}", lab::addresses::DOMAIN))));
+    if let Err(e) = sent {
+        return Outcome::Error(e.to_string());
+    }
+    let mut answer = [0u8; 512];
+    match socket.recv(&mut answer) {
+        Ok(_) => Outcome::Answered,
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => Outcome::Refused,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ) =>
+        {
+            Outcome::NoAnswer
+        }
+        Err(e) => Outcome::Error(e.to_string()),
+    }
+}
+
+/// A DNS query (recursion desired) for the A record of `name`.
+pub fn dns_query(name: &str) -> Vec<u8> {
+    let mut query = vec![0x4e, 0x4c, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0];
+    for label in name.trim_end_matches('.').split('.') {
+        query.push(label.len() as u8);
+        query.extend_from_slice(label.as_bytes());
+    }
+    query.extend_from_slice(&[0, 0, 1, 0, 1]);
+    query
 }
 
 /// conntrack's entries of the flow in `space`, from `/proc/net/nf_conntrack`.
@@ -514,11 +568,11 @@ pub fn trace(spaces: &Spaces, from: &From, to: &To) -> Result<Found> {
     let dst = spaces.address(to)?;
     let host = spaces.host()?;
     let ports = match to.port {
-        Some(port) => flow_ports(host, dst, port),
+        Some(port) => flow_ports(host, dst, port, to.udp),
         None => Vec::new(),
     };
     let mut notes = Vec::new();
-    let script = table_script(&ports);
+    let script = table_script(if to.udp { "udp" } else { "tcp" }, &ports);
     let mut installed = Installed { spaces: Vec::new() };
     let mut monitors = Vec::new();
     for space in &spaces.list {
@@ -538,7 +592,7 @@ pub fn trace(spaces: &Spaces, from: &From, to: &To) -> Result<Found> {
         }
     }
     std::thread::sleep(SETTLE);
-    let outcome = probe(spaces, source, dst, to.port);
+    let outcome = probe(spaces, source, dst, to);
     std::thread::sleep(SETTLE);
     let mut seen = Vec::new();
     for monitor in monitors {
@@ -576,13 +630,10 @@ pub fn trace(spaces: &Spaces, from: &From, to: &To) -> Result<Found> {
     };
     drop(installed);
     let outcome = outcome?;
-    let what = match to.port {
-        Some(_) => "tcp",
-        None => "ping",
-    };
     Ok(Found {
-        flow: format!("{what} from {} to {to}", source.name),
+        flow: format!("{} from {} to {to}", to.protocol(), source.name),
         src_space: source.name.clone(),
+        proto: to.protocol(),
         dst,
         ports,
         outcome,
@@ -702,14 +753,23 @@ mod tests {
 
     #[test]
     fn the_table_marks_the_flow_and_hooks_everywhere() {
-        let script = table_script(&[8080, 80]);
+        let script = table_script("tcp", &[8080, 80]);
         assert!(
             script.contains("th dport { 8080, 80 } meta nftrace set 1"),
             "{script}"
         );
         assert!(script.contains("hook forward priority 500"), "{script}");
         assert!(script.starts_with("table inet netlab_trace\ndelete table inet netlab_trace\n"));
-        assert!(table_script(&[]).contains("meta l4proto icmp meta nftrace set 1"));
+        assert!(table_script("tcp", &[]).contains("meta l4proto icmp meta nftrace set 1"));
+        assert!(table_script("udp", &[53]).contains("meta l4proto udp th dport { 53 }"));
+    }
+
+    #[test]
+    fn a_dns_query_asks_for_an_address() {
+        let query = dns_query("web.lab.test");
+        assert_eq!(&query[4..6], &[0, 1], "one question");
+        assert_eq!(&query[12..16], b"\x03web");
+        assert!(query.ends_with(&[4, b't', b'e', b's', b't', 0, 0, 1, 0, 1]));
     }
 
     #[test]

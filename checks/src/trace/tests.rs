@@ -31,6 +31,7 @@ fn found(texts: &[(&str, &str)], dst: Ipv4Addr, ports: &[u16], outcome: Outcome)
     Found {
         flow: format!("tcp from c1 to {dst}:80"),
         src_space: "c1".into(),
+        proto: if ports.is_empty() { "ping" } else { "tcp" },
         dst,
         ports: ports.to_vec(),
         outcome,

@@ -71,7 +71,7 @@ pub enum Verb {
     ///
     /// Sends one real probe in a running lab (opened with `cargo xtask lab [NN]` or `cargo
     /// xtask run NN` in another terminal) and follows it with nft's tracing: a TCP connection
-    /// when --to has a port, a ping otherwise. Prints each packet in the namespace it was seen
+    /// when --to has a port, a DNS query with PORT/udp, a ping otherwise. Prints each packet in the namespace it was seen
     /// in (the lab host, the internet, a container), every netfilter chain it went through
     /// with the rule or policy that decided and the NAT rewrites, conntrack's view, and where
     /// it died: a DROP policy or rule, no route, rp_filter, no ARP answer, no listener.
@@ -79,7 +79,7 @@ pub enum Verb {
     /// of legacy iptables cannot be seen (trace says so).
     ///
     /// Examples: --from c1 --to 203.0.113.80:80, --from internet --to 198.51.100.2:8080,
-    /// --from c1 --to c2, --from host --to 127.0.0.1:8080.
+    /// --from c1 --to c2, --from host --to 127.0.0.1:8080, --from c1 --to 203.0.113.53:53/udp.
     Trace(Trace),
     /// check this machine for everything the workshop needs
     ///
@@ -256,7 +256,7 @@ pub struct Trace {
     /// Where the probe is sent from: host, internet, or a running container (c1)
     #[arg(long, value_name = "WHERE", value_parser = values::from)]
     pub from: lab::endpoint::From,
-    /// Where it goes: ADDRESS[:PORT] or CONTAINER[:PORT]; no port: a ping
+    /// Where it goes: ADDRESS[:PORT[/udp]] or CONTAINER[:PORT[/udp]]; no port: a ping
     #[arg(long, value_name = "WHERE", value_parser = values::to)]
     pub to: lab::endpoint::To,
     /// Which lab, when several run (trace lists them)
