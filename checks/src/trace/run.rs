@@ -24,8 +24,10 @@ use std::time::{Duration, Instant};
 pub const TABLE: &str = "netlab_trace";
 /// How long a TCP connection may take.
 const CONNECT: Duration = Duration::from_secs(3);
-/// How long the monitors get to subscribe, and to report the last events.
+/// How long the monitors get to report the last events.
 const SETTLE: Duration = Duration::from_millis(300);
+/// How long a monitor may take to subscribe to the trace events.
+const SUBSCRIBE: Duration = Duration::from_secs(3);
 
 /// What a namespace is to the lab.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -371,6 +373,35 @@ impl Monitor {
     }
 }
 
+/// Waits (up to [`SUBSCRIBE`]) until a netlink socket of `space`'s namespace listens to
+/// nf_tables' trace events: netfilter's family (12) with the group NFNLGRP_NFTRACE (9, bit
+/// 0x100) in `/proc/net/netlink`. Only then may the probe go.
+fn subscribed(space: &Space) -> bool {
+    let file = match space.place.at {
+        Where::Here => "/proc/thread-self/net/netlink".to_string(),
+        Where::Pid(pid) => format!("/proc/{pid}/net/netlink"),
+    };
+    let deadline = Instant::now() + SUBSCRIBE;
+    loop {
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let listening = text.lines().skip(1).any(|line| {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            words.get(1) == Some(&"12")
+                && words
+                    .get(3)
+                    .and_then(|g| u32::from_str_radix(g, 16).ok())
+                    .is_some_and(|groups| groups & 0x100 != 0)
+        });
+        if listening {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// The ports of a TCP flow to `dst:port`: the one asked for, and where the lab host's DNAT
 /// rules send it (as its model of netfilter says), so that both ends of the flow are marked.
 fn flow_ports(host: &Space, dst: Ipv4Addr, port: u16, udp: bool) -> Vec<u16> {
@@ -584,14 +615,23 @@ pub fn trace(spaces: &Spaces, from: &From, to: &To) -> Result<Found> {
             }
         }
         match Monitor::start(space) {
-            Ok(monitor) => monitors.push(monitor),
+            Ok(monitor) => {
+                if !subscribed(space) {
+                    notes.push(format!(
+                        "{}: nft monitor trace did not subscribe within {} s: packets may be \
+                         missing",
+                        super::diagnose::the(&space.name),
+                        SUBSCRIBE.as_secs()
+                    ));
+                }
+                monitors.push(monitor);
+            }
             Err(e) => notes.push(format!("cannot trace in {}: {e:#}", space.name)),
         }
         if let Some(note) = legacy_note(space) {
             notes.push(note);
         }
     }
-    std::thread::sleep(SETTLE);
     let outcome = probe(spaces, source, dst, to);
     std::thread::sleep(SETTLE);
     let mut seen = Vec::new();
