@@ -294,16 +294,33 @@ fn lost(found: &Found, spaces: &Spaces) -> String {
         ]) {
             Err(e) => {
                 let said = last_words(&format!("{e:#}"));
-                if said.contains("cross-device") {
-                    let all = space
-                        .sysctl("net.ipv4.conf.all.rp_filter")
-                        .unwrap_or_default();
-                    let one = space
-                        .sysctl(&format!("net.ipv4.conf.{iif}.rp_filter"))
+                // A source that fails the reverse path check is a martian: EINVAL (EXDEV
+                // in some kernels).
+                let martian = said.contains("cross-device") || said.contains("Invalid argument");
+                let all = space
+                    .sysctl("net.ipv4.conf.all.rp_filter")
+                    .unwrap_or_default();
+                let one = space
+                    .sysctl(&format!("net.ipv4.conf.{iif}.rp_filter"))
+                    .unwrap_or_default();
+                let strict = [&all, &one]
+                    .iter()
+                    .any(|v| v.as_str() != "0" && !v.is_empty());
+                if martian && strict {
+                    let back = space
+                        .ip(&["route", "get", &src.to_string()])
+                        .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
                         .unwrap_or_default();
                     format!(
                         "dropped by rp_filter {way} {}: the way back to {src} does not go out \
-                         of {iif}, where it came in (rp_filter: all={all}, {iif}={one})",
+                         of {iif}, where it came in (rp_filter: all={all}, {iif}={one}; the way \
+                         back: {back})",
+                        at(&last.space)
+                    )
+                } else if martian {
+                    format!(
+                        "dropped by routing {way} {} as a martian: {src} may not come in by \
+                         {iif} (`ip route get {dst} from {src} iif {iif}`: {said})",
                         at(&last.space)
                     )
                 } else {
