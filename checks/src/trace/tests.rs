@@ -11,7 +11,8 @@ use std::time::{Duration, Instant};
 
 const WEB: Ipv4Addr = Ipv4Addr::new(203, 0, 113, 80);
 
-/// What a trace found, from the monitors' texts of some namespaces. The monitors' times are
+/// What a trace found, from the monitors' texts of some namespaces (a TCP flow when there
+/// are ports, a ping otherwise; [`udp`] makes it UDP). The monitors' times are
 /// made up out of order on purpose (the internet's first): [`order`] must not need them.
 fn found(texts: &[(&str, &str)], dst: Ipv4Addr, ports: &[u16], outcome: Outcome) -> Found {
     let start = Instant::now();
@@ -170,6 +171,39 @@ fn without_masquerade_the_internet_gets_the_private_source() {
     );
     assert_eq!(fate(&first.trace, None), "in by up0, delivered locally");
     assert_eq!(from_trace(&found), None);
+}
+
+/// The same, as a UDP flow.
+fn udp(mut found: Found) -> Found {
+    found.proto = "udp";
+    found
+}
+
+#[test]
+fn an_icmp_port_unreachable_says_nobody_listens() {
+    let found = udp(found(
+        &[
+            ("c1", include_str!("fixtures/udp-refused-c1.txt")),
+            ("lab host", include_str!("fixtures/udp-refused-host.txt")),
+        ],
+        Ipv4Addr::new(10, 0, 0, 1),
+        &[53],
+        Outcome::Refused,
+    ));
+    assert_eq!(
+        from_trace(&found).as_deref(),
+        Some(
+            "no listener: nothing listens at 10.0.0.1:53 (udp: ICMP port-unreachable, sent by \
+             the lab host)"
+        )
+    );
+    let text = render(&found, "D");
+    assert!(
+        text.contains(
+            "packet 2: icmp 10.0.0.1 > 10.0.0.2 [destination-unreachable port-unreachable]"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
