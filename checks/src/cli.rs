@@ -101,6 +101,23 @@ enum Verb {
         #[arg(long, value_name = "NN")]
         step: Option<String>,
     },
+    /// Follows one probe through a running lab (one started by `run`), from outside it.
+    Trace {
+        #[command(flatten)]
+        dirs: Dirs,
+        /// The lab's PID; needed when several labs run.
+        #[arg(long, value_name = "PID", value_parser = pid)]
+        lab: Option<i32>,
+        /// The learner's step, named in `cargo xtask lab NN` when no lab runs.
+        #[arg(long, value_name = "NN")]
+        step: Option<String>,
+        /// Where the probe is sent from: host, internet or a container.
+        #[arg(long, value_name = "WHERE", value_parser = from)]
+        from: lab::endpoint::From,
+        /// What it is sent to: ADDRESS[:PORT[/udp]] or CONTAINER[:PORT[/udp]] (no port: a ping).
+        #[arg(long, value_name = "WHERE", value_parser = to)]
+        to: lab::endpoint::To,
+    },
 }
 
 /// What the checker was asked to do.
@@ -141,6 +158,14 @@ pub enum Request {
         lab: Option<i32>,
         /// The learner's step, named in `cargo xtask lab NN` when no lab runs.
         step: Option<String>,
+    },
+    /// Follow one probe through a running lab, from outside it.
+    Trace {
+        paths: LabPaths,
+        lab: Option<i32>,
+        step: Option<String>,
+        from: lab::endpoint::From,
+        to: lab::endpoint::To,
     },
     /// `--help`: the text to print.
     Help(String),
@@ -210,6 +235,19 @@ pub fn parse(args: &[String]) -> Result<Request> {
             lab,
             step,
         },
+        Verb::Trace {
+            dirs,
+            lab,
+            step,
+            from,
+            to,
+        } => Request::Trace {
+            paths: dirs.paths(true),
+            lab,
+            step,
+            from,
+            to,
+        },
     })
 }
 
@@ -239,6 +277,14 @@ fn jobs(text: &str) -> Result<usize> {
         Ok(n) if n > 0 => Ok(n),
         _ => bail!("--jobs takes a number of labs (1 or more), not '{text}'"),
     }
+}
+
+fn from(text: &str) -> Result<lab::endpoint::From> {
+    lab::endpoint::parse_from(text).map_err(|why| anyhow!("--from {why}"))
+}
+
+fn to(text: &str) -> Result<lab::endpoint::To> {
+    lab::endpoint::parse_to(text).map_err(|why| anyhow!("--to {why}"))
 }
 
 fn pid(text: &str) -> Result<i32> {
@@ -357,6 +403,27 @@ mod tests {
     }
 
     #[test]
+    fn reads_a_trace() {
+        let Request::Trace {
+            paths,
+            lab,
+            from,
+            to,
+            ..
+        } = parse_str(&format!(
+            "trace {DIRS} --lab 7 --from c1 --to 203.0.113.80:80"
+        ))
+        .unwrap()
+        else {
+            panic!()
+        };
+        assert!(paths.registry.is_some());
+        assert_eq!(lab, Some(7));
+        assert_eq!(from, lab::endpoint::From::Container("c1".into()));
+        assert_eq!(to.to_string(), "203.0.113.80:80");
+    }
+
+    #[test]
     fn help_is_text_to_print() {
         for line in ["--help", "help", "check --help", "help run"] {
             let Request::Help(text) = parse_str(line).unwrap() else {
@@ -393,6 +460,15 @@ mod tests {
                 "--lab takes a PID, not 'me'",
             ),
             (&format!("lab-task {DIRS} --bin b"), "--check <NAME>"),
+            (&format!("trace {DIRS} --to c2"), "--from <WHERE>"),
+            (
+                &format!("trace {DIRS} --from c1 --to 10.0.0:80"),
+                "--to takes ADDRESS[:PORT]",
+            ),
+            (
+                &format!("trace {DIRS} --from 1.2.3.4 --to c2"),
+                "--from takes host, internet",
+            ),
         ] {
             let err = format!("{:#}", parse_str(line).unwrap_err());
             assert!(err.contains(words), "{line:?} gave {err:?}");

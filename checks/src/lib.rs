@@ -11,4 +11,5 @@ pub mod report;
 pub mod show;
 pub mod sockets;
 pub mod steps;
+pub mod trace;
 pub mod verdict;

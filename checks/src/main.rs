@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use checks::cli::{self, Request};
-use checks::{catalog, coordinator, doctor, lab_task, report, show};
+use checks::{catalog, coordinator, doctor, lab_task, report, show, trace};
 use lab::userns;
 use lab::Lab;
 use std::io::IsTerminal;
@@ -22,7 +22,7 @@ fn main() -> ExitCode {
     // joins the user namespace of the lab it draws instead of making one; help needs none.
     if !matches!(
         request,
-        Request::LabTask { .. } | Request::Show { .. } | Request::Help(_)
+        Request::LabTask { .. } | Request::Show { .. } | Request::Trace { .. } | Request::Help(_)
     ) {
         if let Err(e) = userns::become_root() {
             eprintln!("checker: {e:#}");
@@ -142,6 +142,13 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Request::Show { paths, lab, step } => show::outside::main(&paths, lab, step.as_deref()),
+        Request::Trace {
+            paths,
+            lab,
+            step,
+            from,
+            to,
+        } => trace::outside(&paths, lab, step.as_deref(), &from, &to),
         Request::Doctor { paths, json } => {
             Lab::enter(paths, lab::Profile::Fresh, false)?;
             Ok(if doctor::run(json) {

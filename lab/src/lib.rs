@@ -17,6 +17,7 @@
 /// The addressing plan (the `addresses` crate), as the lab has always named it.
 pub use addresses;
 pub mod dns;
+pub mod endpoint;
 pub mod foreign;
 mod internet;
 pub mod netcmd;

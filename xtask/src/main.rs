@@ -22,6 +22,7 @@ mod show;
 mod solution;
 mod status;
 mod test;
+mod trace;
 mod watch;
 mod workspace;
 
@@ -40,6 +41,7 @@ fn main() -> ExitCode {
         Verb::Run(args) => run::main(args),
         Verb::Lab(args) => lab::main(args),
         Verb::Show(args) => show::main(args),
+        Verb::Trace(args) => trace::main(args),
         Verb::Doctor(args) => doctor::main(args),
         Verb::Test(args) => test::main(args),
         Verb::Bench(args) => bench::main(args),

@@ -27,6 +27,10 @@ const VERBS: &[(&str, &[&str])] = &[
     ),
     ("lab", &["--solution", "--sudo"]),
     ("show", &["--lab", "--sudo", "--no-build"]),
+    (
+        "trace",
+        &["--from", "--to", "--lab", "--sudo", "--no-build"],
+    ),
     ("doctor", &["--json", "--no-build"]),
     ("test", &["CARGO TEST ARGS"]),
     ("bench", &["--runs"]),
@@ -61,7 +65,7 @@ fn unknown_verb_lists_the_verbs() {
     refused(
         xtask(&root).arg("frobnicate"),
         "xtask: unknown verb 'frobnicate': use one of check, watch, hint, run, lab, show, \
-         doctor, test, bench, status, reset, solution, book, kit, new-step (cargo xtask --help)",
+         trace, doctor, test, bench, status, reset, solution, book, kit, new-step (cargo xtask --help)",
     );
     let names: Vec<&str> = VERBS.iter().map(|(verb, _)| *verb).collect();
     assert_eq!(listed_verbs(&root), names);
@@ -153,10 +157,16 @@ fn the_readme_commands_are_true() {
 #[test]
 fn bad_input_to_every_verb_is_one_line() {
     let root = scratch("bad-input");
-    for (verb, _) in VERBS {
+    for (verb, flags) in VERBS {
+        // An option close to --frob is offered instead.
+        let close = if flags.contains(&"--from") {
+            ": did you mean --from?"
+        } else {
+            ""
+        };
         refused(
             xtask(&root).args([verb, "--frob"]),
-            &format!("xtask: unknown option --frob (cargo xtask {verb} --help)"),
+            &format!("xtask: unknown option --frob{close} (cargo xtask {verb} --help)"),
         );
     }
     let cases: &[(&[&str], &str)] = &[
@@ -193,6 +203,28 @@ fn bad_input_to_every_verb_is_one_line() {
         (
             &["show", "05"],
             "unexpected argument 05: show takes no step",
+        ),
+        (
+            &["trace", "--to", "c2"],
+            "xtask: missing --from WHERE (cargo xtask trace --help)",
+        ),
+        (&["trace", "--from", "c1"], "missing --to WHERE"),
+        (
+            &["trace", "--from", "10.0.0.2", "--to", "c2"],
+            "--from takes host, internet or a running container's name (c1), not '10.0.0.2'",
+        ),
+        (
+            &["trace", "--from", "c1", "--to", "203.0.113.80:http"],
+            "--to takes ADDRESS[:PORT] or CONTAINER[:PORT] (203.0.113.80:80, c2, \
+             203.0.113.53:53/udp), not '203.0.113.80:http': the port is a number from 1 to 65535",
+        ),
+        (
+            &["trace", "--from", "c1", "--to", "10.0.0:80"],
+            "not an IPv4 address",
+        ),
+        (
+            &["trace", "--from", "c1", "--to", "c2", "05"],
+            "unexpected argument 05",
         ),
         (
             &["doctor", "01"],
@@ -503,6 +535,34 @@ fn solution_only_once_passed() {
     std::fs::write(root.join(".netlab-progress"), "").unwrap();
     let forced = stdout(xtask(&root).args(["solution", "01", "--force"]));
     assert!(forced.contains("CLONE_NEWNET"), "{forced}");
+}
+
+#[test]
+fn trace_without_a_lab_says_so_in_one_line() {
+    let root = scratch("trace");
+    let built = Path::new(env!("CARGO_BIN_EXE_xtask")).with_file_name("checker");
+    assert!(
+        built.exists(),
+        "{} is missing: run `cargo xtask test`, which builds it first",
+        built.display()
+    );
+    let target = root.join("target");
+    std::fs::create_dir_all(target.join("debug")).unwrap();
+    std::os::unix::fs::symlink(&built, target.join("debug/checker")).unwrap();
+    xtask(&root)
+        .args([
+            "trace",
+            "--from",
+            "c1",
+            "--to",
+            "203.0.113.80:80",
+            "--no-build",
+        ])
+        .env("CARGO_TARGET_DIR", &target)
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("no lab is running: start one with `cargo xtask lab 01`\n");
 }
 
 #[test]

@@ -184,6 +184,18 @@ impl Probe<'_> {
         netns_of("self")
     }
 
+    /// One probe like the one that failed (`from`, to `to`), followed through the lab with
+    /// nft's tracing ([`crate::trace`]), for the failure's "observed" text: where the packet
+    /// died. Only on failure: it takes seconds.
+    pub fn trace(&self, from: &lab::endpoint::From, to: &lab::endpoint::To) -> String {
+        crate::trace::in_lab(self.lab, from, to)
+    }
+
+    /// The trace ([`Probe::trace`]) of a probe from container `from`.
+    pub fn trace_from(&self, from: &Running, to: &lab::endpoint::To) -> String {
+        self.trace(&lab::endpoint::From::Container(from.name.clone()), to)
+    }
+
     /// The diagram of the lab as it is now, for a failure's "observed" text
     /// ([`crate::show::diagram`]).
     pub fn diagram(&self) -> String {

@@ -22,36 +22,10 @@ pub fn no_lab(step: Option<&str>) -> String {
 
 /// Draws the lab `wanted` (or the only one running) on stdout; `step` is the learner's.
 pub fn main(paths: &LabPaths, wanted: Option<i32>, step: Option<&str>) -> Result<ExitCode> {
-    let dir = paths
-        .registry
-        .clone()
-        .unwrap_or_else(|| registry::dir_beside(&paths.state));
-    let labs = registry::live(&dir)?;
-    let entry = match (wanted, labs.as_slice()) {
-        (_, []) => {
-            eprintln!("{}", no_lab(step));
-            return Ok(ExitCode::FAILURE);
-        }
-        (None, [one]) => one.clone(),
-        (None, several) => {
-            eprintln!(
-                "{} labs are running: choose one with `cargo xtask show --lab PID`",
-                several.len()
-            );
-            eprint!("{}", list(several));
-            return Ok(ExitCode::FAILURE);
-        }
-        (Some(pid), all) => match all.iter().find(|e| e.pid == pid) {
-            Some(entry) => entry.clone(),
-            None => {
-                eprintln!("no lab with PID {pid} is running; the running labs are:");
-                eprint!("{}", list(all));
-                return Ok(ExitCode::FAILURE);
-            }
-        },
+    let (entry, own_netns) = match enter(paths, wanted, step, "show")? {
+        Ok(found) => found,
+        Err(code) => return Ok(code),
     };
-    let own_netns = registry::netns_inode("/proc/self/ns/net")?;
-    join(&entry, own_netns)?;
     let model = collect::lab(
         &title(&entry),
         collect::Where::Pid(1),
@@ -60,6 +34,49 @@ pub fn main(paths: &LabPaths, wanted: Option<i32>, step: Option<&str>) -> Result
     );
     print!("{}", render::render(&model));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Finds the lab `wanted` (or the only one running) and joins it ([`join`]): the lab's entry
+/// and the inode of this process's real network namespace (where nothing may run), or the
+/// exit code once the reason was printed (no lab, several, not that one). `verb` is the
+/// `cargo xtask` verb that asked, for the `--lab PID` it suggests.
+pub fn enter(
+    paths: &LabPaths,
+    wanted: Option<i32>,
+    step: Option<&str>,
+    verb: &str,
+) -> Result<Result<(Entry, u64), ExitCode>> {
+    let dir = paths
+        .registry
+        .clone()
+        .unwrap_or_else(|| registry::dir_beside(&paths.state));
+    let labs = registry::live(&dir)?;
+    let entry = match (wanted, labs.as_slice()) {
+        (_, []) => {
+            eprintln!("{}", no_lab(step));
+            return Ok(Err(ExitCode::FAILURE));
+        }
+        (None, [one]) => one.clone(),
+        (None, several) => {
+            eprintln!(
+                "{} labs are running: choose one with `cargo xtask {verb} --lab PID`",
+                several.len()
+            );
+            eprint!("{}", list(several));
+            return Ok(Err(ExitCode::FAILURE));
+        }
+        (Some(pid), all) => match all.iter().find(|e| e.pid == pid) {
+            Some(entry) => entry.clone(),
+            None => {
+                eprintln!("no lab with PID {pid} is running; the running labs are:");
+                eprint!("{}", list(all));
+                return Ok(Err(ExitCode::FAILURE));
+            }
+        },
+    };
+    let own_netns = registry::netns_inode("/proc/self/ns/net")?;
+    join(&entry, own_netns)?;
+    Ok(Ok((entry, own_netns)))
 }
 
 /// `  PID  profile P, up 3m`, one line per lab.

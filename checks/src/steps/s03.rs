@@ -11,6 +11,7 @@ use crate::verdict::{Outcome, Verdict};
 use anyhow::Result;
 use lab::addresses::containers::{FIRST as CONTAINER_IP, GATEWAY, PREFIX};
 use lab::addresses::{HOST_ADDR, WEB_ADDR};
+use lab::endpoint::To;
 use lab::state::route::{parse_routes, Route};
 use lab::Profile;
 
@@ -138,10 +139,14 @@ fn ping_from_inside(probe: &Probe, target: &str, what: &str) -> Result<Running, 
     let container = probe.start("c1", SLEEP)?;
     let ping = container.exec("ping", &["-c", "1", "-W", "2", target])?;
     if !ping.status.success() {
+        let trace = match target.parse() {
+            Ok(ip) => format!("\n{}", probe.trace_from(&container, &To::ping(ip))),
+            Err(_) => String::new(),
+        };
         return Err(Outcome::failed(
             format!("ping -c1 -W2 {target} ({what}) answers inside the container"),
             format!(
-                "container# ping -c1 -W2 {target}\n{}\n{}",
+                "container# ping -c1 -W2 {target}\n{}{trace}\n{}",
                 said(&ping),
                 views(&container)
             ),
@@ -172,8 +177,9 @@ fn http_nat(probe: &Probe) -> Verdict {
         return Err(Outcome::failed(
             expected,
             format!(
-                "container# wget -qO- {url}\n{}\n{}",
+                "container# wget -qO- {url}\n{}\n{}\n{}",
                 what.trim_end(),
+                probe.trace_from(&container, &To::tcp(WEB_ADDR, 80)),
                 views(&container)
             ),
         ));
@@ -190,8 +196,9 @@ fn http_nat(probe: &Probe) -> Verdict {
         return Err(Outcome::failed(
             expected,
             format!(
-                "{saw}\ncontainer# wget -qO- {url}\n{}\n{}",
+                "{saw}\ncontainer# wget -qO- {url}\n{}\n{}\n{}",
                 page.trim_end(),
+                probe.trace_from(&container, &To::tcp(WEB_ADDR, 80)),
                 views(&container)
             ),
         ));

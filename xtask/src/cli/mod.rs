@@ -67,6 +67,20 @@ pub enum Verb {
     /// under their bridge), addresses, routes, and the lab host's NAT rules. Only looks:
     /// nothing in the lab changes.
     Show(Show),
+    /// follow one packet through a running lab: where it died
+    ///
+    /// Sends one real probe in a running lab (opened with `cargo xtask lab [NN]` or `cargo
+    /// xtask run NN` in another terminal) and follows it with nft's tracing: a TCP connection
+    /// when --to has a port, a DNS query with PORT/udp, a ping otherwise. Prints each packet in the namespace it was seen
+    /// in (the lab host, the internet, a container), every netfilter chain it went through
+    /// with the rule or policy that decided and the NAT rewrites, conntrack's view, and where
+    /// it died: a DROP policy or rule, no route, rp_filter, no ARP answer, no listener.
+    /// A temporary table `inet netlab_trace` marks the flow and is deleted afterwards; rules
+    /// of legacy iptables cannot be seen (trace says so).
+    ///
+    /// Examples: --from c1 --to 203.0.113.80:80, --from internet --to 198.51.100.2:8080,
+    /// --from c1 --to c2, --from host --to 127.0.0.1:8080, --from c1 --to 203.0.113.53:53/udp.
+    Trace(Trace),
     /// check this machine for everything the workshop needs
     ///
     /// Checks the tools and kernel features the workshop needs, and prints the fix for each
@@ -227,6 +241,25 @@ pub struct Lab {
 #[derive(Debug, Args)]
 pub struct Show {
     /// Which lab, when several run (show lists them)
+    #[arg(long, value_name = "PID", value_parser = values::pid)]
+    pub lab: Option<u32>,
+    /// For a lab started with --sudo
+    #[arg(long)]
+    pub sudo: bool,
+    /// Use the checker already built
+    #[arg(long)]
+    pub no_build: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Trace {
+    /// Where the probe is sent from: host, internet, or a running container (c1)
+    #[arg(long, value_name = "WHERE", value_parser = values::from)]
+    pub from: lab::endpoint::From,
+    /// Where it goes: ADDRESS[:PORT[/udp]] or CONTAINER[:PORT[/udp]]; no port: a ping
+    #[arg(long, value_name = "WHERE", value_parser = values::to)]
+    pub to: lab::endpoint::To,
+    /// Which lab, when several run (trace lists them)
     #[arg(long, value_name = "PID", value_parser = values::pid)]
     pub lab: Option<u32>,
     /// For a lab started with --sudo

@@ -41,3 +41,13 @@ pub fn port(value: &str) -> Result<u16, String> {
         .parse()
         .map_err(|_| format!("takes a port number from 0 to 65535, not {value}"))
 }
+
+/// Where a traced probe is sent from (`trace --from`).
+pub fn from(value: &str) -> Result<lab::endpoint::From, String> {
+    lab::endpoint::parse_from(value)
+}
+
+/// Where a traced probe goes (`trace --to`).
+pub fn to(value: &str) -> Result<lab::endpoint::To, String> {
+    lab::endpoint::parse_to(value)
+}

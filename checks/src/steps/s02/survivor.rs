@@ -19,7 +19,7 @@ pub(super) fn survivor(probe: &Probe) -> Verdict {
     let second = start_second(probe, "b")?;
     // Step 02 leaves the inside to step 03: the check addresses the survivor itself.
     configure_inside(&first)?;
-    fetch(&first, "while both containers run")?;
+    fetch(probe, &first, "while both containers run")?;
     let (gone, _) = cable(&second)?;
     second.stop()?;
     let when = format!(
@@ -61,7 +61,7 @@ pub(super) fn survivor(probe: &Probe) -> Verdict {
             both_views(&first),
         ));
     }
-    fetch(&first, &when)?;
+    fetch(probe, &first, &when)?;
     first.stop()?;
     Ok(())
 }
@@ -90,7 +90,7 @@ fn configure_inside(container: &Running) -> Result<(), Outcome> {
 }
 
 /// wget of the lab's web page from inside `container`, the server seeing the lab host.
-fn fetch(container: &Running, when: &str) -> Verdict {
+fn fetch(probe: &Probe, container: &Running, when: &str) -> Verdict {
     let url = format!("http://{WEB_ADDR}/");
     let wget = container.exec("timeout", &[WGET_SECONDS, "wget", "-qO-", &url])?;
     let page = String::from_utf8_lossy(&wget.stdout).into_owned();
@@ -112,7 +112,8 @@ fn fetch(container: &Running, when: &str) -> Verdict {
             container.name
         ),
         format!(
-            "container# wget -qO- {url}\n{said}\n{}\n{}",
+            "container# wget -qO- {url}\n{said}\n{}\n{}\n{}",
+            probe.trace_from(container, &lab::endpoint::To::tcp(WEB_ADDR, 80)),
             observe::or_error(observe::host().map(|h| nat_report(&h))),
             both_views(container)
         ),

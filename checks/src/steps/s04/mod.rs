@@ -109,20 +109,20 @@ pub const CHECKS: &[Check] = &[
 
 fn nslookup(probe: &Probe) -> Verdict {
     let container = probe.start("c1", SLEEP)?;
-    looks_up(&container)?;
+    looks_up(probe, &container)?;
     container.stop()?;
     Ok(())
 }
 
 /// `nslookup web.lab.test` inside the container answers the web server's address.
-fn looks_up(container: &Running) -> Verdict {
+fn looks_up(probe: &Probe, container: &Running) -> Verdict {
     let web = WEB_ADDR.to_string();
     let typed = format!("nslookup {WEB_NAME}");
     let output = client(container, &["nslookup", WEB_NAME])?;
     if !output.status.success() || !answers(&output, &web) {
         return Err(Outcome::failed(
             format!("{typed} inside the container answers {web}"),
-            with_resolv_conf(container, &typed, &output),
+            with_resolv_conf(probe, container, &typed, &output),
         ));
     }
     Ok(())
@@ -135,7 +135,7 @@ fn by_name(probe: &Probe) -> Verdict {
     if !ping.status.success() {
         return Err(Outcome::failed(
             format!("{typed} inside the container answers"),
-            with_resolv_conf(&container, &typed, &ping),
+            with_resolv_conf(probe, &container, &typed, &ping),
         ));
     }
     let url = format!("http://{WEB_NAME}/");
@@ -145,7 +145,7 @@ fn by_name(probe: &Probe) -> Verdict {
     if !wget.status.success() || lab::web::client_of(&page).is_none() {
         return Err(Outcome::failed(
             format!("{typed} inside the container gets the lab's web page"),
-            with_resolv_conf(&container, &typed, &wget),
+            with_resolv_conf(probe, &container, &typed, &wget),
         ));
     }
     container.stop()?;
@@ -164,7 +164,7 @@ fn unknown_name(probe: &Probe) -> Verdict {
     if output.status.success() || !said_nxdomain {
         return Err(Outcome::failed(
             expected,
-            with_resolv_conf(&container, &typed, &output),
+            with_resolv_conf(probe, &container, &typed, &output),
         ));
     }
     container.stop()?;
@@ -335,22 +335,41 @@ fn shown(what: &str, text: &str) -> String {
     }
 }
 
-/// A client's output, and the container's resolv.conf (where the answer came from, or not).
-fn with_resolv_conf(container: &Running, typed: &str, output: &Output) -> String {
+/// A client's output, the container's resolv.conf (where the answer came from, or not), and
+/// the trace of one query to its first nameserver.
+fn with_resolv_conf(probe: &Probe, container: &Running, typed: &str, output: &Output) -> String {
     let ran = if observe::killed_by_timeout(&output.status) {
         format!("no answer within {CLIENT_SECONDS} s (killed)\n")
     } else {
         String::new()
     };
+    let mut nameserver = None;
     let file = match container.exec("cat", &["/etc/resolv.conf"]) {
-        Ok(cat) if cat.status.success() => shown(
-            "the container's /etc/resolv.conf",
-            &String::from_utf8_lossy(&cat.stdout),
-        ),
+        Ok(cat) if cat.status.success() => {
+            let text = String::from_utf8_lossy(&cat.stdout);
+            nameserver = text.lines().find_map(|l| {
+                let mut words = l.split_whitespace();
+                (words.next() == Some("nameserver"))
+                    .then(|| words.next()?.parse::<std::net::Ipv4Addr>().ok())
+                    .flatten()
+            });
+            shown("the container's /etc/resolv.conf", &text)
+        }
         Ok(cat) => format!("container# cat /etc/resolv.conf\n{}", observe::text(&cat)),
         Err(e) => format!("{e:#}"),
     };
-    format!("container# {typed}\n{ran}{}\n{file}", observe::text(output))
+    let trace = nameserver
+        .map(|ip| {
+            format!(
+                "\n{}",
+                probe.trace_from(container, &lab::endpoint::To::udp(ip, 53))
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        "container# {typed}\n{ran}{}\n{file}{trace}",
+        observe::text(output)
+    )
 }
 
 /// A file's text, or `None` when it cannot be read.

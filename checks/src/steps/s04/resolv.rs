@@ -18,7 +18,7 @@ pub(super) fn resolv_conf(probe: &Probe) -> Verdict {
 
 pub(super) fn real_nameservers(probe: &Probe) -> Verdict {
     let container = made_from_host(probe)?;
-    looks_up(&container)?;
+    looks_up(probe, &container)?;
     container.stop()?;
     Ok(())
 }

@@ -57,7 +57,7 @@ pub(super) fn survivors(probe: &Probe) -> Verdict {
     ping(probe, &running[1], &running[0])?;
     for container in &running {
         ping_gateway(probe, container)?;
-        web(container)?;
+        web(probe, container)?;
     }
     for newcomer in ["d", "e"] {
         let container = probe.start(newcomer, super::SLEEP)?;

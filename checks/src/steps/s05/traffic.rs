@@ -114,7 +114,7 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
 
 pub(super) fn internet(probe: &Probe) -> Verdict {
     for container in three(probe)? {
-        web(container)?;
+        web(probe, container)?;
     }
     own_traffic_untouched()
 }
@@ -144,7 +144,7 @@ fn own_traffic_untouched() -> Verdict {
 
 pub(super) fn docker_host(probe: &Probe) -> Verdict {
     let running = start_all(probe, &["a", "b"])?;
-    web(&running[0])?;
+    web(probe, &running[0])?;
     ping(probe, &running[0], &running[1])?;
     ping(probe, &running[1], &running[0])?;
     policy_is_drop("while the containers run")?;
@@ -172,8 +172,9 @@ fn ping_address(probe: &Probe, from: &Running, target: Ipv4Addr, whom: &str) -> 
         return Err(Outcome::failed(
             format!("container {} pings {whom}", from.name),
             format!(
-                "container# ping -c1 -W2 {target}\n{}\n{}\n{}",
+                "container# ping -c1 -W2 {target}\n{}\n{}\n{}\n{}",
                 observe::text(&ping),
+                probe.trace_from(from, &lab::endpoint::To::ping(target)),
                 lab_view(probe),
                 observe::or_error(observe::host().map(|h| observe::forward_view(&h, &packet)))
             ),
@@ -183,7 +184,7 @@ fn ping_address(probe: &Probe, from: &Running, target: Ipv4Addr, whom: &str) -> 
 }
 
 /// wget of the lab's web page from inside `container`; the server must see the lab host.
-pub(super) fn web(container: &Running) -> Verdict {
+pub(super) fn web(probe: &Probe, container: &Running) -> Verdict {
     let url = format!("http://{WEB_ADDR}/");
     let wget = container.exec("timeout", &["5", "wget", "-qO-", &url])?;
     let page = String::from_utf8_lossy(&wget.stdout).into_owned();
@@ -200,8 +201,9 @@ pub(super) fn web(container: &Running) -> Verdict {
                 container.name
             ),
             format!(
-                "container# wget -qO- {url}\n{}\n{}\n{}",
+                "container# wget -qO- {url}\n{}\n{}\n{}\n{}",
                 observe::text(&wget),
+                probe.trace_from(container, &lab::endpoint::To::tcp(WEB_ADDR, 80)),
                 nat_report(&out),
                 observe::or_error(observe::host().map(|h| observe::forward_view(&h, &out)))
             ),

@@ -7,6 +7,7 @@ use crate::sockets;
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Result;
 use lab::addresses::HOST_ADDR;
+use lab::endpoint::{From, To};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
@@ -30,7 +31,8 @@ pub(super) fn internet_gets(probe: &Probe, port: u16, name: &str) -> Verdict {
 /// Fails unless `GET http://198.51.100.2:PORT/` from the lab's internet gets `page`.
 pub(super) fn internet_gets_page(probe: &Probe, port: u16, page: &str) -> Verdict {
     let got = from_the_internet(probe, port);
-    expect_page(probe, "from the lab's internet", HOST_ADDR, port, got, page)
+    let source = From::Internet;
+    expect_page(probe, "from the lab's internet", &source, HOST_ADDR, port, got, page)
 }
 
 /// `GET http://198.51.100.2:PORT/` from the lab's internet: the body, or why there is none.
@@ -41,13 +43,14 @@ pub(super) fn internet_get(probe: &Probe, port: u16) -> Result<String> {
 /// Fails unless `GET http://HOST:PORT/` from the lab host gets the page of container `name`.
 pub(super) fn host_gets(probe: &Probe, from: &str, host: Ipv4Addr, port: u16, name: &str) -> Verdict {
     let got = sockets::http_get(SocketAddr::from((host, port)));
-    expect_page(probe, from, host, port, got, &page_of(name, 80))
+    expect_page(probe, from, &From::Host, host, port, got, &page_of(name, 80))
 }
 
 /// Fails unless `got` is `page`.
 fn expect_page(
     probe: &Probe,
     from: &str,
+    source: &From,
     host: Ipv4Addr,
     port: u16,
     got: Result<String>,
@@ -57,7 +60,12 @@ fn expect_page(
         Ok(body) if body.trim() == page => Ok(()),
         other => Err(Outcome::failed(
             format!("GET http://{host}:{port}/ {from} returns '{page}'"),
-            format!("{}\n{}", said(&other), probe.diagram()),
+            format!(
+                "{}\n{}\n{}",
+                said(&other),
+                probe.trace(source, &To::tcp(host, port)),
+                probe.diagram()
+            ),
         )),
     }
 }
@@ -74,7 +82,12 @@ pub(super) fn expect_wget(probe: &Probe, client: &Running, port: u16, name: &str
                 "container# wget -qO- {url} in container {} returns '{page}'",
                 client.name
             ),
-            format!("{}\n{}", wget_said(&url, &other), probe.diagram()),
+            format!(
+                "{}\n{}\n{}",
+                wget_said(&url, &other),
+                probe.trace_from(client, &To::tcp(HOST_ADDR, port)),
+                probe.diagram()
+            ),
         )),
     }
 }
