@@ -152,7 +152,10 @@ mod tests {
                             .profile
                     })
                     .collect();
-                assert!(profiles.windows(2).all(|w| w[0] == w[1]), "{set}: {group:?}");
+                assert!(
+                    profiles.windows(2).all(|w| w[0] == w[1]),
+                    "{set}: {group:?}"
+                );
                 for name in *group {
                     assert!(!seen.contains(name), "{set}.{name} in two groups");
                     seen.push(name);
