@@ -29,4 +29,4 @@ pub mod userns;
 pub mod web;
 
 pub use profile::Profile;
-pub use sandbox::{Lab, LabPaths};
+pub use sandbox::{base_incomplete_message, Lab, LabPaths};
