@@ -3,8 +3,9 @@
 //! adapters all take their addresses from here.
 //!
 //! The lab's networks are documentation ranges (RFC 5737) and its names are under `.test`
-//! (RFC 2606). The lab is a set of namespaces with no link to any real network, so even where
-//! a real network uses the same ranges (10.0.0.0/8 is common) nothing can collide or leak.
+//! (RFC 2606); the containers' subnet is private (10.0.0.0/24). A real network may use the very
+//! same addresses (a build machine's upstream in 203.0.113.0/24, its resolver in 10.0.0.0/8):
+//! the lab is a set of namespaces with no link or route to any real network, so that is fine.
 
 use std::net::Ipv4Addr;
 

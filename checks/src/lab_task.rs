@@ -60,6 +60,16 @@ pub fn run(paths: LabPaths, ids: &str, binary: PathBuf) -> Result<()> {
         if let (Outcome::Passed, Err(failure)) = (&outcome, invariants::verify("after the check")) {
             outcome = failure;
         }
+        // A base root filesystem broken while the check ran (a file deleted, the folder
+        // removed) fails containers whatever the code: that is the lab's failure.
+        if !matches!(outcome, Outcome::Passed | Outcome::LabError { .. }) {
+            let rootfs = &lab.paths().rootfs;
+            if let Some(what) = container::base_incomplete(rootfs) {
+                outcome = Outcome::LabError {
+                    message: lab::base_incomplete_message(rootfs, &what),
+                };
+            }
+        }
         print_result(&outcome)?;
     }
     Ok(())

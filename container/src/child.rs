@@ -31,6 +31,10 @@ pub fn main(mut plan: Plan) -> ! {
     for fd in plan.parent_ends {
         let _ = nix::unistd::close(fd);
     }
+    // Until the command runs, this process is the runtime's own: killed with the step binary
+    // (a hook that hangs must not outlive the runtime stopped for it). If the step binary is
+    // already gone, reading `go` below fails and this stops.
+    let _ = nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGKILL);
     let status = match prepare(&mut plan) {
         Ok(()) => exec(&plan),
         Err(Stop::Quiet) => protocol::EXIT_RUNTIME,
@@ -69,6 +73,8 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
         show_network();
         return Err(Stop::Quiet);
     }
+    // The container's command outlives a crashed runtime, as with other runtimes.
+    nix::sys::prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
     rootfs::enter(&container.rootfs)?;
     // From here on the command's confinement: the hook above had every privilege networking
     // needs; what runs next gets Docker's default (see `confine`).

@@ -31,7 +31,7 @@ pub use cli::clap_error_line;
 pub use nix::sched::CloneFlags;
 pub use nix::unistd::Pid;
 pub use ports::{Port, Protocol};
-pub use rootfs::remount_read_only;
+pub use rootfs::{base_incomplete, remount_read_only, BASE_APPLETS, BASE_MANIFEST};
 
 /// What the learner's hooks are told about the container they set up.
 #[derive(Debug, Clone)]

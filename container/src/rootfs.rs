@@ -15,11 +15,42 @@ const DIRS: [&str; 8] = ["bin", "etc", "proc", "sys", "dev", "tmp", "root", "usr
 /// Device nodes bound in from the lab's `/dev`.
 const DEVICES: [&str; 6] = ["null", "zero", "full", "random", "urandom", "tty"];
 
+/// The applets the checks and the lessons run in containers: a base root filesystem without
+/// one of them is broken, whatever else it has.
+pub const BASE_APPLETS: [&str; 8] = ["sh", "ping", "wget", "nc", "ip", "nslookup", "sleep", "cat"];
+/// The file, at the base's top, that lists (one a line) every applet it was built with: when
+/// present, each of them must be there too.
+pub const BASE_MANIFEST: &str = "netlab-applets";
+
+/// What is wrong with the base root filesystem at `base`, if anything: `bin/ping missing`,
+/// `bin/busybox is not an executable file`, `it is missing`. Whole: `bin/busybox` is an executable
+/// file and every applet of [`BASE_APPLETS`] and of its [`BASE_MANIFEST`] is there.
+pub fn base_incomplete(base: &Path) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    if fs::symlink_metadata(base).is_err() {
+        return Some("it is missing".into());
+    }
+    match fs::metadata(base.join("bin/busybox")) {
+        Ok(meta) if meta.is_file() && meta.len() > 0 && meta.permissions().mode() & 0o111 != 0 => {}
+        Ok(_) => return Some("bin/busybox is not an executable file".into()),
+        Err(_) => return Some("bin/busybox missing".into()),
+    }
+    let manifest = fs::read_to_string(base.join(BASE_MANIFEST)).unwrap_or_default();
+    let listed = manifest.lines().map(str::trim).filter(|a| !a.is_empty());
+    for applet in BASE_APPLETS.into_iter().chain(listed) {
+        if fs::symlink_metadata(base.join("bin").join(applet)).is_err() {
+            return Some(format!("bin/{applet} missing"));
+        }
+    }
+    None
+}
+
 /// Parent side: lays out `root` (which must not exist yet) from the base root filesystem.
 pub fn prepare(base: &Path, root: &Path) -> Result<()> {
-    if !base.join("bin/busybox").is_file() {
+    if let Some(what) = base_incomplete(base) {
         bail!(
-            "no busybox root filesystem at {}: `cargo xtask` builds it on first use",
+            "the lab's base root filesystem {} is incomplete ({what}): not your code; \
+             `cargo xtask check` rebuilds it",
             base.display()
         );
     }

@@ -30,4 +30,4 @@ pub mod userns;
 pub mod web;
 
 pub use profile::Profile;
-pub use sandbox::{Lab, LabPaths};
+pub use sandbox::{base_incomplete_message, Lab, LabPaths};

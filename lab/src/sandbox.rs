@@ -103,6 +103,9 @@ impl Lab {
         )
         .context("mounting the lab's state directory")?;
         install_etc_files(&paths.state, &profile.host_resolv_conf())?;
+        if let Some(what) = container::base_incomplete(&paths.rootfs) {
+            anyhow::bail!("{}", base_incomplete_message(&paths.rootfs, &what));
+        }
         read_only(&paths.rootfs)?;
         // The machine's tools first; busybox's applets (ping, wget, nc, nslookup...) fill in
         // what the machine lacks, as on the seed tutorials' hosts.
@@ -222,6 +225,16 @@ fn read_only(dir: &Path) -> Result<()> {
     )
     .with_context(|| format!("bind-mounting {}", dir.display()))?;
     container::remount_read_only(dir)
+}
+
+/// Says that the lab's base root filesystem `rootfs` lacks `what`, and that this is no fault of
+/// the code under test.
+pub fn base_incomplete_message(rootfs: &Path, what: &str) -> String {
+    format!(
+        "the lab's base root filesystem {} is incomplete ({what}): containers cannot start as \
+         they should, and that is not your code; `cargo xtask check` rebuilds it",
+        rootfs.display()
+    )
 }
 
 /// True when the other end of the pipe has been closed, that is, the keeper has died.

@@ -76,7 +76,8 @@ fn verdicts_file(paths: &Paths) -> PathBuf {
 /// After the checker ended with `status` (on the learner's own code): each step's verdict,
 /// passed or failed, replaces the one before in the progress file. The checker writes them
 /// to [`verdicts_file`]; when it wrote none (it ended before its report), a success still
-/// counts for every step, and a failure judges no step.
+/// counts for every step, and a failure judges no step. A progress file that cannot be read
+/// or written gets a one-line warning, never an error: the report already given stands.
 pub fn record(paths: &Paths, steps: &[Step], options: Options, status: ExitStatus) -> Result<()> {
     if options.solution {
         return Ok(());
@@ -96,10 +97,17 @@ pub fn record(paths: &Paths, steps: &[Step], options: Options, status: ExitStatu
     if verdicts.is_empty() {
         return Ok(());
     }
-    let mut progress = progress::Progress::load(paths)?;
+    let (mut progress, warning) = progress::Progress::load_or_restart(paths);
+    if let Some(warning) = warning {
+        eprintln!("{warning}");
+    }
     let now = progress::now();
     for (id, passed) in verdicts {
         progress.step(&id).judged(passed, now.clone());
     }
-    progress.save()
+    // The verdict is given; a file that cannot be written does not change it.
+    if let Err(e) = progress.save() {
+        eprintln!("xtask: warning: this verdict was not recorded: {e:#}");
+    }
+    Ok(())
 }

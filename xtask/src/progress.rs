@@ -5,7 +5,7 @@
 use crate::workspace::Paths;
 use anyhow::{bail, Context, Result};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 const HEADER: &str =
     "# Your progress through the workshop. Yours alone (git-ignored); delete it to start over.\n";
@@ -48,44 +48,38 @@ pub struct Progress {
 }
 
 impl Progress {
+    /// The progress file; an error naming the file and its bad line when it cannot be read.
     pub fn load(paths: &Paths) -> Result<Progress> {
-        let file = paths.root.join(".netlab-progress");
-        let mut steps = BTreeMap::new();
-        let text = match std::fs::read_to_string(&file) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", file.display())),
-        };
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let corrupt = || {
-                format!(
-                    "{} line {} is not `NN hint=N passed=...` (or `failed=...`): fix or delete that file",
-                    file.display(),
-                    n + 1
-                )
-            };
-            let (step, rest) = line.split_once(' ').with_context(corrupt)?;
-            let mut progress = StepProgress::default();
-            let mut rest = rest.trim();
-            if let Some(after) = rest.strip_prefix("hint=") {
-                let (level, tail) = after.split_once(' ').unwrap_or((after, ""));
-                progress.hint = level.parse().with_context(corrupt)?;
-                rest = tail.trim();
-            }
-            if let Some(when) = rest.strip_prefix("passed=") {
-                progress.passed = Some(when.to_string());
-            } else if let Some(when) = rest.strip_prefix("failed=") {
-                progress.failed = Some(when.to_string());
-            } else if !rest.is_empty() {
-                bail!(corrupt());
-            }
-            steps.insert(step.to_string(), progress);
+        let file = file(paths);
+        match read(&file) {
+            Ok(steps) => Ok(Progress { file, steps }),
+            Err(why) => bail!("{} {why}: fix or delete that file", file.display()),
         }
-        Ok(Progress { file, steps })
+    }
+
+    /// The progress file, or a new empty one when it cannot be read, for recording a verdict
+    /// just given: a broken file must not turn the check's report into an error. The unreadable
+    /// file is moved aside (to `.netlab-progress.unreadable`) and the returned one-line
+    /// warning says so.
+    pub fn load_or_restart(paths: &Paths) -> (Progress, Option<String>) {
+        let file = file(paths);
+        match read(&file) {
+            Ok(steps) => (Progress { file, steps }, None),
+            Err(why) => {
+                let aside = file.with_extension("unreadable");
+                let _ = std::fs::remove_dir_all(&aside);
+                let kept = match std::fs::rename(&file, &aside) {
+                    Ok(()) => format!(", the old one kept as {}", aside.display()),
+                    Err(_) => String::new(),
+                };
+                let warning = format!(
+                    "xtask: warning: {} was unreadable ({why}): your progress was started anew{kept}",
+                    file.display()
+                );
+                let steps = BTreeMap::new();
+                (Progress { file, steps }, Some(warning))
+            }
+        }
     }
 
     pub fn save(&self) -> Result<()> {
@@ -105,6 +99,51 @@ impl Progress {
     pub fn step(&mut self, number: &str) -> &mut StepProgress {
         self.steps.entry(number.to_string()).or_default()
     }
+}
+
+/// Where the progress file is.
+fn file(paths: &Paths) -> PathBuf {
+    paths.root.join(".netlab-progress")
+}
+
+/// The steps the progress file records (none when there is no file), or why it cannot be
+/// read: `line 3 is not ...`, or the system's error.
+fn read(file: &Path) -> std::result::Result<BTreeMap<String, StepProgress>, String> {
+    let mut steps = BTreeMap::new();
+    let text = match std::fs::read_to_string(file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(format!("cannot be read: {e}")),
+    };
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let corrupt = || {
+            format!(
+                "line {} is not `NN hint=N passed=...` (or `failed=...`)",
+                n + 1
+            )
+        };
+        let (step, rest) = line.split_once(' ').ok_or_else(corrupt)?;
+        let mut progress = StepProgress::default();
+        let mut rest = rest.trim();
+        if let Some(after) = rest.strip_prefix("hint=") {
+            let (level, tail) = after.split_once(' ').unwrap_or((after, ""));
+            progress.hint = level.parse().map_err(|_| corrupt())?;
+            rest = tail.trim();
+        }
+        if let Some(when) = rest.strip_prefix("passed=") {
+            progress.passed = Some(when.to_string());
+        } else if let Some(when) = rest.strip_prefix("failed=") {
+            progress.failed = Some(when.to_string());
+        } else if !rest.is_empty() {
+            return Err(corrupt());
+        }
+        steps.insert(step.to_string(), progress);
+    }
+    Ok(steps)
 }
 
 /// Now, as `YYYY-MM-DD HH:MM:SS` UTC (which sorts as the time does).

@@ -14,26 +14,52 @@ const CANDIDATES: [&str; 3] = ["/bin/busybox", "/usr/bin/busybox", "/usr/local/b
 /// the tests of a machine without one).
 const BUSYBOX_VAR: &str = "NETLAB_BUSYBOX";
 
-/// Makes sure the rootfs and the state directory exist.
+/// Makes sure the state directory exists and the rootfs is whole ([`container::base_incomplete`]):
+/// built on first use, and rebuilt, saying so in one line, when something of it went missing
+/// (a busybox applet deleted, the folder removed while a check ran).
 pub fn ensure(paths: &Paths) -> Result<()> {
     fs::create_dir_all(&paths.state)
         .with_context(|| format!("creating {}", paths.state.display()))?;
-    if paths.rootfs.join("bin/busybox").is_file() {
+    let Some(why) = container::base_incomplete(&paths.rootfs) else {
         return Ok(());
-    }
+    };
+    let first_use = fs::symlink_metadata(&paths.rootfs).is_err();
     let busybox = find_static_busybox()?;
-    eprintln!(
-        "xtask: building the containers' root filesystem from {} (first use) in {}",
-        busybox.display(),
-        paths.rootfs.display()
-    );
+    if first_use {
+        eprintln!(
+            "xtask: building the containers' root filesystem from {} (first use) in {}",
+            busybox.display(),
+            paths.rootfs.display()
+        );
+    }
     let partial = paths
         .rootfs
         .with_extension(format!("partial-{}", std::process::id()));
     let _ = fs::remove_dir_all(&partial);
     build(&busybox, &partial)?;
+    if let Some(lacking) = container::base_incomplete(&partial) {
+        let _ = fs::remove_dir_all(&partial);
+        bail!(
+            "{} cannot make the containers' root filesystem ({lacking}): the checks run the \
+             applets {}; install Debian's or Ubuntu's `busybox-static`",
+            busybox.display(),
+            container::BASE_APPLETS.join(", ")
+        );
+    }
     let _ = fs::remove_dir_all(&paths.rootfs);
-    fs::rename(&partial, &paths.rootfs).context("moving the rootfs into place")?;
+    if let Err(e) = fs::rename(&partial, &paths.rootfs) {
+        let _ = fs::remove_dir_all(&partial);
+        // Another xtask rebuilding it at the same time got there first.
+        if container::base_incomplete(&paths.rootfs).is_some() {
+            return Err(e).context("moving the rootfs into place");
+        }
+    }
+    if !first_use {
+        eprintln!(
+            "xtask: the lab's base root filesystem was incomplete ({why}): rebuilt in {}",
+            paths.rootfs.display()
+        );
+    }
     Ok(())
 }
 
@@ -96,11 +122,15 @@ fn build(busybox: &Path, root: &Path) -> Result<()> {
         .arg("--list")
         .output()
         .context("running busybox --list")?;
+    let mut linked = String::new();
     for applet in String::from_utf8_lossy(&list.stdout).lines() {
         if !applet.is_empty() && applet != "busybox" && !applet.contains('/') {
             symlink("busybox", bin.join(applet)).with_context(|| format!("linking {applet}"))?;
+            linked.push_str(applet);
+            linked.push('\n');
         }
     }
+    fs::write(root.join(container::BASE_MANIFEST), linked).context("listing the applets")?;
     fs::write(root.join("etc/passwd"), "root:x:0:0:root:/root:/bin/sh\n")?;
     fs::write(root.join("etc/group"), "root:x:0:\n")?;
     Ok(())

@@ -5,10 +5,14 @@ use super::clock::LearnerClock;
 use super::trouble::learner_trouble;
 use super::Finished;
 use crate::verdict::Outcome;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use std::io::Read;
+use std::os::fd::AsFd;
 use std::process::Child;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
@@ -16,7 +20,8 @@ use std::time::Duration;
 /// dropped while it still runs.
 pub(super) struct Process {
     child: Child,
-    output: Option<thread::JoinHandle<(String, String)>>,
+    /// Boxed: a `Starting` (which holds this) is passed around by value.
+    output: Option<Box<Output>>,
 }
 
 impl Process {
@@ -67,12 +72,138 @@ impl Process {
         }
     }
 
-    /// Its stdout and stderr, once it has ended (or been killed).
+    /// Its stdout and stderr, once it has ended (or been killed): all it wrote, even when a
+    /// process it started (a daemon) still holds the pipes, which is then said at the end of
+    /// the stderr text ([`HELD_OPEN`]) rather than waited for.
     pub(super) fn output(&mut self) -> (String, String) {
-        self.output
-            .take()
-            .and_then(|output| output.join().ok())
-            .unwrap_or_default()
+        match self.output.take() {
+            Some(output) => output.finish(),
+            None => Default::default(),
+        }
+    }
+}
+
+/// Said after a step binary's stderr when, once it had ended, something else still held its
+/// output open.
+pub const HELD_OPEN: &str = "netlab-check: a process your code started still holds the step \
+     binary's output (a daemon?): what it printed after the step binary ended is not shown";
+/// How long, once the step binary has ended, its output may take to reach its end (others
+/// holding the pipe, such as a container process being killed with it, to let go).
+const GRACE: Duration = Duration::from_secs(1);
+/// The most read from a pipe after [`GRACE`] (a daemon that writes without end).
+const AFTER_GRACE: usize = 1 << 20;
+
+/// A step binary's stdout and stderr, read in the background.
+struct Output {
+    stdout: Pipe,
+    stderr: Pipe,
+}
+
+impl Output {
+    /// Waits (up to [`GRACE`]) for both pipes to reach their end, then takes what they held.
+    fn finish(self) -> (String, String) {
+        let until = Instant::now() + GRACE;
+        while !(self.stdout.ended() && self.stderr.ended()) && Instant::now() < until {
+            thread::sleep(Duration::from_millis(5));
+        }
+        let (stdout, out_ended) = self.stdout.finish();
+        let (mut stderr, err_ended) = self.stderr.finish();
+        if !(out_ended && err_ended) {
+            if !stderr.is_empty() && !stderr.ends_with('\n') {
+                stderr.push('\n');
+            }
+            stderr.push_str(HELD_OPEN);
+            stderr.push('\n');
+        }
+        (stdout, stderr)
+    }
+}
+
+/// One pipe, read by a thread of its own into `text` until its end, or, once told to stop,
+/// until nothing more is there to read at once.
+struct Pipe {
+    text: Arc<Mutex<Vec<u8>>>,
+    ended: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    reader: Option<thread::JoinHandle<()>>,
+}
+
+impl Pipe {
+    fn new(stream: Option<impl Read + AsFd + Send + 'static>) -> Pipe {
+        let text = Arc::new(Mutex::new(Vec::new()));
+        let ended = Arc::new(AtomicBool::new(stream.is_none()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let reader = stream.map(|stream| {
+            let (text, ended, stop) = (text.clone(), ended.clone(), stop.clone());
+            thread::spawn(move || read_pipe(stream, &text, &ended, &stop))
+        });
+        Pipe {
+            text,
+            ended,
+            stop,
+            reader,
+        }
+    }
+
+    fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
+
+    /// What it read, and whether that is all there will ever be.
+    fn finish(mut self) -> (String, bool) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
+        let text = self.text.lock().unwrap_or_else(PoisonError::into_inner);
+        (String::from_utf8_lossy(&text).into_owned(), self.ended())
+    }
+}
+
+/// Reads `stream` into `text` to its end (setting `ended`), or, once `stop` is set, until
+/// nothing is left to read at once: what a process wrote before it ended is in the pipe, so
+/// none of it is lost however late this thread runs.
+fn read_pipe(
+    mut stream: impl Read + AsFd,
+    text: &Mutex<Vec<u8>>,
+    ended: &AtomicBool,
+    stop: &AtomicBool,
+) {
+    let mut buf = [0u8; 8192];
+    let mut after_stop = 0usize;
+    loop {
+        let stopping = stop.load(Ordering::SeqCst);
+        let wait = if stopping {
+            PollTimeout::ZERO
+        } else {
+            PollTimeout::from(50u16)
+        };
+        let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, wait) {
+            Ok(0) if stopping => return,
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(_) => return,
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => {
+                ended.store(true, Ordering::SeqCst);
+                return;
+            }
+            Ok(n) => {
+                text.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend_from_slice(&buf[..n]);
+                if stopping {
+                    after_stop += n;
+                    if after_stop > AFTER_GRACE {
+                        return;
+                    }
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return,
+        }
     }
 }
 
@@ -84,23 +215,11 @@ impl Drop for Process {
     }
 }
 
-/// Reads a child's stdout and stderr to their ends, in the background.
-fn collect(child: &mut Child) -> thread::JoinHandle<(String, String)> {
-    let mut stdout = child.stdout.take();
-    let mut stderr = child.stderr.take();
-    thread::spawn(move || {
-        let err_reader = thread::spawn(move || {
-            let mut text = String::new();
-            if let Some(stream) = stderr.as_mut() {
-                let _ = stream.read_to_string(&mut text);
-            }
-            text
-        });
-        let mut out = String::new();
-        if let Some(stream) = stdout.as_mut() {
-            let _ = stream.read_to_string(&mut out);
-        }
-        (out, err_reader.join().unwrap_or_default())
+/// Reads a child's stdout and stderr in the background.
+fn collect(child: &mut Child) -> Box<Output> {
+    Box::new(Output {
+        stdout: Pipe::new(child.stdout.take()),
+        stderr: Pipe::new(child.stderr.take()),
     })
 }
 
@@ -166,5 +285,59 @@ pub(super) fn hang(doing: &str, limit: Duration, stdout: &str, stderr: &str) -> 
         } else {
             format!("{doing}; it printed:\n{}", said.trim_end())
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    #[test]
+    fn a_daemon_holding_the_output_does_not_hold_the_end() {
+        // sh says something, starts a background `sleep` that inherits both pipes, and exits.
+        let child = Command::new("sh")
+            .args(["-c", "echo before; sleep 600 & echo $! >&2; exit 3"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting sh");
+        let mut process = Process::new(child);
+        // A generous bound, not a timing: sh exits at once.
+        let status = wait_until(
+            &mut process.child,
+            Instant::now() + Duration::from_secs(120),
+        );
+        let (stdout, stderr) = process.output();
+        let daemon = stderr
+            .lines()
+            .next()
+            .and_then(|l| l.trim().parse::<i32>().ok());
+        if let Some(pid) = daemon {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        assert_eq!(status, Some(3), "judged by its exit: {stderr}");
+        assert_eq!(stdout, "before\n", "all it wrote before it ended");
+        assert!(daemon.is_some(), "{stderr}");
+        assert!(stderr.ends_with(&format!("{HELD_OPEN}\n")), "{stderr}");
+    }
+
+    #[test]
+    fn output_that_ends_with_the_process_says_nothing_more() {
+        let child = Command::new("sh")
+            .args(["-c", "echo out; echo err >&2"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting sh");
+        let mut process = Process::new(child);
+        let status = wait_until(
+            &mut process.child,
+            Instant::now() + Duration::from_secs(120),
+        );
+        assert_eq!(status, Some(0));
+        assert_eq!(process.output(), ("out\n".to_string(), "err\n".to_string()));
     }
 }
