@@ -14,7 +14,7 @@ use std::process::Child;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A step binary and the thread reading its stdout and stderr; killed (and reaped) when
 /// dropped while it still runs.
@@ -305,10 +305,11 @@ mod tests {
             .expect("starting sh");
         let mut process = Process::new(child);
         // A generous bound, not a timing: sh exits at once.
-        let status = wait_until(
-            &mut process.child,
-            Instant::now() + Duration::from_secs(120),
-        );
+        let mut clock = LearnerClock::start(process.id());
+        let status = match wait_until(&mut process.child, &mut clock, Duration::from_secs(120)) {
+            Waited::Ended(status) => Some(status),
+            Waited::Hung | Waited::Busy => None,
+        };
         let (stdout, stderr) = process.output();
         let daemon = stderr
             .lines()
@@ -333,10 +334,11 @@ mod tests {
             .spawn()
             .expect("starting sh");
         let mut process = Process::new(child);
-        let status = wait_until(
-            &mut process.child,
-            Instant::now() + Duration::from_secs(120),
-        );
+        let mut clock = LearnerClock::start(process.id());
+        let status = match wait_until(&mut process.child, &mut clock, Duration::from_secs(120)) {
+            Waited::Ended(status) => Some(status),
+            Waited::Hung | Waited::Busy => None,
+        };
         assert_eq!(status, Some(0));
         assert_eq!(process.output(), ("out\n".to_string(), "err\n".to_string()));
     }
