@@ -22,6 +22,7 @@ pub mod foreign;
 mod internet;
 pub mod netcmd;
 pub mod profile;
+pub mod readonly;
 pub mod registry;
 pub mod sandbox;
 pub mod snapshot;

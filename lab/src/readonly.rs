@@ -14,9 +14,18 @@ pub const PRIVATE: [(&str, &str); 2] = [("/tmp", "mode=1777"), ("/run", "mode=75
 /// and the devices).
 const KERNEL: [&str; 3] = ["/proc", "/sys", "/dev"];
 
-/// Mounts an empty tmpfs on each of [`PRIVATE`].
-pub fn private_dirs() -> Result<()> {
+/// Mounts an empty tmpfs on each of [`PRIVATE`] but one that holds a path of `needed` (the
+/// workspace cloned into `/tmp`, a state folder under `/run/user`): that one stays the
+/// machine's, as it was.
+pub fn private_dirs(needed: &[&Path]) -> Result<()> {
+    let needed: Vec<PathBuf> = needed
+        .iter()
+        .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+        .collect();
     for (dir, mode) in PRIVATE {
+        if needed.iter().any(|p| p.starts_with(dir)) {
+            continue;
+        }
         mount(
             Some("tmpfs"),
             dir,
@@ -34,7 +43,12 @@ pub fn private_dirs() -> Result<()> {
 /// below them.
 pub fn machine_read_only(writable: &[PathBuf]) -> Result<()> {
     let none: Option<&str> = None;
-    for dir in writable {
+    // As the mount table names them: absolute, links resolved.
+    let writable: Vec<PathBuf> = writable
+        .iter()
+        .map(|dir| std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone()))
+        .collect();
+    for dir in &writable {
         mount(
             Some(dir.as_path()),
             dir.as_path(),
@@ -44,8 +58,13 @@ pub fn machine_read_only(writable: &[PathBuf]) -> Result<()> {
         )
         .with_context(|| format!("keeping {} writable", dir.display()))?;
     }
-    let mut kept: Vec<PathBuf> = writable.to_vec();
-    kept.extend(KERNEL.iter().chain(PRIVATE.iter().map(|(d, _)| d)).map(PathBuf::from));
+    let mut kept = writable;
+    kept.extend(
+        KERNEL
+            .iter()
+            .chain(PRIVATE.iter().map(|(d, _)| d))
+            .map(PathBuf::from),
+    );
     let mountinfo =
         std::fs::read_to_string("/proc/self/mountinfo").context("reading the lab's mounts")?;
     let mut done: Vec<PathBuf> = Vec::new();

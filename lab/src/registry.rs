@@ -114,7 +114,7 @@ pub fn write(dir: &Path, entry: &Entry) -> Result<PathBuf> {
 /// user's own labs and `show` must still use it. Nobody else may write there: on a shared
 /// machine another attendee could plant or replace entries. A directory an older version made
 /// world-writable is tightened.
-fn own_dir(dir: &Path) -> Result<()> {
+pub fn own_dir(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         fs::DirBuilder::new()
             .recursive(true)

@@ -5,6 +5,7 @@ use crate::addresses::*;
 use crate::internet::{self, Internet};
 use crate::netcmd;
 use crate::profile::Profile;
+use crate::readonly;
 use crate::registry;
 use crate::userns;
 use anyhow::{Context, Result};
@@ -76,7 +77,7 @@ impl Lab {
             std::process::exit(1);
         }
         drop(alive_read);
-        let lab = Self::build(paths, profile).context("building the lab")?;
+        let lab = Self::build(paths, profile, interactive).context("building the lab")?;
         if let (Some(dir), Some(pid)) = (&lab.paths.registry, outer_pid) {
             // Not fatal: the lab works without, only `cargo xtask show` cannot find it.
             if let Err(e) = register(dir, pid, &lab) {
@@ -86,7 +87,7 @@ impl Lab {
         Ok(lab)
     }
 
-    fn build(paths: LabPaths, profile: Profile) -> Result<Lab> {
+    fn build(paths: LabPaths, profile: Profile, interactive: bool) -> Result<Lab> {
         let none: Option<&str> = None;
         mount(Some("proc"), "/proc", Some("proc"), MsFlags::empty(), none)
             .context("mounting the lab's /proc")?;
@@ -102,11 +103,31 @@ impl Lab {
             Some("mode=755"),
         )
         .context("mounting the lab's state directory")?;
-        install_etc_files(&paths.state, &profile.host_resolv_conf())?;
+        // Where /etc's files really are, found before the lab's own /run covers the machine's.
+        let etc = etc_targets()?;
+        let exe = std::env::current_exe().context("finding the lab's own program")?;
+        let cwd = std::env::current_dir().context("finding the current folder")?;
+        let mut needed = vec![paths.rootfs.as_path(), paths.state.as_path(), &exe, &cwd];
+        needed.extend(paths.registry.as_deref());
+        readonly::private_dirs(&needed)?;
+        install_etc_files(&paths.state, &profile.host_resolv_conf(), &etc)?;
         if let Some(what) = container::base_incomplete(&paths.rootfs) {
             anyhow::bail!("{}", base_incomplete_message(&paths.rootfs, &what));
         }
         read_only(&paths.rootfs)?;
+        // The rest of the machine's files: read-only but what the lab owns (and, for a lab a
+        // learner works in, their workspace).
+        // The lab's own /etc files too: a learner's code that writes them changes the lab's.
+        let mut writable = vec![paths.state.clone()];
+        writable.extend(etc.iter().cloned());
+        if let Some(dir) = &paths.registry {
+            crate::registry::own_dir(dir)?;
+            writable.push(dir.clone());
+        }
+        if interactive {
+            writable.extend(std::env::current_dir().ok());
+        }
+        readonly::machine_read_only(&writable)?;
         // The machine's tools first; busybox's applets (ping, wget, nc, nslookup...) fill in
         // what the machine lacks, as on the seed tutorials' hosts.
         std::env::set_var(
@@ -187,16 +208,10 @@ fn wait_for_carrier(link: &str) -> Result<()> {
     anyhow::bail!("{link} has no carrier after 1 s")
 }
 
-/// The lab host's `/etc/resolv.conf` and `/etc/hosts` are files of the lab's, mounted over the
-/// real ones in the lab's mount namespace only: learner code that writes them (by design or by
-/// a path mistake) changes the lab's copy, never the machine's.
-fn install_etc_files(state: &Path, resolv_conf: &str) -> Result<()> {
-    let dir = state.join("lab");
-    fs::create_dir_all(&dir)?;
-    let hosts = format!("127.0.0.1 localhost\n::1 localhost\n{HOST_ADDR} host.{DOMAIN} host\n");
-    for (name, text) in [("resolv.conf", resolv_conf), ("hosts", hosts.as_str())] {
-        let ours = dir.join(name);
-        fs::write(&ours, text)?;
+/// The real files of `/etc/resolv.conf` and `/etc/hosts` (where their links lead); each must
+/// exist, for the lab to cover it with its own.
+fn etc_targets() -> Result<[PathBuf; 2]> {
+    let target = |name: &str| -> Result<PathBuf> {
         let real = Path::new("/etc").join(name);
         let target = fs::canonicalize(&real).unwrap_or(real);
         if !target.exists() {
@@ -206,8 +221,34 @@ fn install_etc_files(state: &Path, resolv_conf: &str) -> Result<()> {
                 target.display()
             );
         }
+        Ok(target)
+    };
+    Ok([target("resolv.conf")?, target("hosts")?])
+}
+
+/// The lab host's `/etc/resolv.conf` and `/etc/hosts` are files of the lab's, mounted over the
+/// real ones in the lab's mount namespace only: learner code that writes them (by design or by
+/// a path mistake) changes the lab's copy, never the machine's.
+fn install_etc_files(state: &Path, resolv_conf: &str, targets: &[PathBuf; 2]) -> Result<()> {
+    let dir = state.join("lab");
+    fs::create_dir_all(&dir)?;
+    let hosts = format!("127.0.0.1 localhost\n::1 localhost\n{HOST_ADDR} host.{DOMAIN} host\n");
+    for ((name, text), target) in [("resolv.conf", resolv_conf), ("hosts", hosts.as_str())]
+        .into_iter()
+        .zip(targets)
+    {
+        let ours = dir.join(name);
+        fs::write(&ours, text)?;
+        // A file of the machine's /run (systemd-resolved's stub file) is now in the lab's own
+        // empty /run: made there, to be covered like the others.
+        if readonly::PRIVATE.iter().any(|(d, _)| target.starts_with(d)) {
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent)?;
+            }
+            fs::write(target, "")?;
+        }
         let none: Option<&str> = None;
-        mount(Some(&ours), &target, none, MsFlags::MS_BIND, none)
+        mount(Some(&ours), target.as_path(), none, MsFlags::MS_BIND, none)
             .with_context(|| format!("mounting the lab's /etc/{name}"))?;
     }
     Ok(())
