@@ -81,24 +81,40 @@ fn an_applet_missing_before_the_run_is_a_lab_error() {
 #[test]
 fn an_applet_deleted_while_a_check_runs_is_a_lab_error() {
     let (rootfs, state) = copy_of_the_rootfs("during");
-    // A "step binary" that breaks the base under the lab (the lab sees it through a read-only
-    // bind mount: it takes that away first) and then fails, as containers would on a broken
-    // base: the check's failure is the lab's, not the code's.
-    let script = rootfs.parent().expect("a parent").join("breaks-the-rootfs");
+    // A "step binary" that waits, inside its lab, until the base breaks under it, then fails
+    // as containers would on a broken base: the check's failure is the lab's, not the code's.
+    // The base is broken from outside: inside the lab the machine's files are read-only.
+    let script = rootfs
+        .parent()
+        .expect("a parent")
+        .join("waits-for-the-break");
     std::fs::write(
         &script,
-        "#!/bin/sh\numount \"$NETLAB_ROOTFS\" && rm \"$NETLAB_ROOTFS/bin/sh\"\nexit 1\n",
+        "#!/bin/sh
+while [ -e \"$NETLAB_ROOTFS/bin/sh\" ]; do sleep 0.05; done\nexit 1\n",
     )
     .expect("writing the script");
     let mut mode = std::fs::metadata(&script).expect("stat").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut mode, 0o755);
     std::fs::set_permissions(&script, mode).expect("chmod");
-    let ran = check(&rootfs, &state, &format!("01={}", script.display()));
-    assert!(
-        !rootfs.join("bin/sh").exists(),
-        "the script did break the copy:\n{}",
-        ran.describe()
-    );
+    let mut command = Command::new(&paths().checker);
+    command
+        .arg("check")
+        .arg("--rootfs")
+        .arg(&rootfs)
+        .arg("--state")
+        .arg(&state)
+        .arg(format!("01={}", script.display()));
+    let checker = std::thread::spawn(move || run(&mut command, CHECKER_LIMIT));
+    // Once a lab runs the script (its name on some process's command line), break the base.
+    let name = script.display().to_string();
+    let started = std::time::Instant::now();
+    while !running(&name) {
+        assert!(started.elapsed() < CHECKER_LIMIT, "no lab ever ran {name}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::fs::remove_file(rootfs.join("bin/sh")).expect("deleting bin/sh");
+    let ran = checker.join().expect("the checker's thread");
     every_check_blames_the_rootfs(&ran, &rootfs, "bin/sh missing");
     // The first check's lab was whole when it was built: its verdict is the one judged after
     // the check (the later ones find the base broken as their labs are built).
@@ -108,4 +124,16 @@ fn an_applet_deleted_while_a_check_runs_is_a_lab_error() {
         .find(|l| l.contains("base root filesystem"))
         .unwrap_or_default();
     assert!(!first.contains("building the lab"), "{}", ran.describe());
+}
+
+/// Whether a process runs the script `path` (one of its arguments is that path, whole: the
+/// checker's own `01=PATH` is not).
+fn running(path: &str) -> bool {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|entry| {
+        std::fs::read(entry.path().join("cmdline"))
+            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == path.as_bytes()))
+    })
 }

@@ -11,9 +11,12 @@ use std::ffi::CString;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::os::fd::RawFd;
+use std::path::Path;
 
 /// Everything the child needs, prepared by the parent before `clone()`.
 pub struct Plan<'a> {
+    /// The lab's base root filesystem, whose `bin` the container gets read-only.
+    pub base_rootfs: &'a Path,
     pub container: &'a Container,
     pub command: &'a [String],
     pub in_container: Hook,
@@ -75,7 +78,7 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
     }
     // The container's command outlives a crashed runtime, as with other runtimes.
     nix::sys::prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;
-    rootfs::enter(&container.rootfs)?;
+    rootfs::enter(plan.base_rootfs, &container.rootfs)?;
     // From here on the command's confinement: the hook above had every privilege networking
     // needs; what runs next gets Docker's default (see `confine`).
     confine::protect_kernel_files()?;

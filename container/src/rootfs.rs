@@ -1,7 +1,7 @@
-//! Each container's own root filesystem: a small directory tree whose `/etc` and `/bin` are the
-//! container's alone, copied from the lab's base root filesystem. The base itself is never
-//! mounted into a container, so nothing a container does (even remounting its `/bin`
-//! read-write) can change what the next container, or a later lab, runs.
+//! Each container's own root filesystem: a small directory tree whose `/etc` is the
+//! container's alone, with the lab's busybox `/bin` mounted read-only into it. The command
+//! cannot make that mount writable (no `CAP_SYS_ADMIN`, and the seccomp filter refuses every
+//! mount call: see [`crate::confine`]), so no container changes what the next one runs.
 
 use anyhow::{bail, Context, Result};
 use nix::mount::{mount, umount2, MntFlags, MsFlags};
@@ -45,9 +45,21 @@ pub fn base_incomplete(base: &Path) -> Option<String> {
     None
 }
 
+/// [`base_incomplete`]'s quick part, for every container start: busybox and the applets the
+/// checks run ([`BASE_APPLETS`]), not the whole manifest (the lab reads that once, as it starts).
+fn base_broken(base: &Path) -> Option<String> {
+    if fs::symlink_metadata(base.join("bin/busybox")).is_err() {
+        return Some("bin/busybox missing".into());
+    }
+    BASE_APPLETS
+        .into_iter()
+        .find(|applet| fs::symlink_metadata(base.join("bin").join(applet)).is_err())
+        .map(|applet| format!("bin/{applet} missing"))
+}
+
 /// Parent side: lays out `root` (which must not exist yet) from the base root filesystem.
 pub fn prepare(base: &Path, root: &Path) -> Result<()> {
-    if let Some(what) = base_incomplete(base) {
+    if let Some(what) = base_broken(base) {
         bail!(
             "the lab's base root filesystem {} is incomplete ({what}): not your code; \
              `cargo xtask check` rebuilds it",
@@ -65,14 +77,12 @@ pub fn prepare(base: &Path, root: &Path) -> Result<()> {
     ] {
         symlink(target, root.join(link)).with_context(|| format!("linking {link}"))?;
     }
-    for dir in ["etc", "bin"] {
-        copy_dir(&base.join(dir), &root.join(dir))?;
-    }
+    copy_dir(&base.join("etc"), &root.join("etc"))?;
     Ok(())
 }
 
-/// Copies the files and symbolic links (busybox's applets) of `from` into `to`. A copy, not a
-/// bind mount nor a hard link: the container may change its own `/bin`, never the base's.
+/// Copies the files and symbolic links of `from` into `to`: the container may change its own
+/// `/etc`, never the base's.
 fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     let entries = fs::read_dir(from).with_context(|| format!("reading {}", from.display()))?;
     for entry in entries {
@@ -89,14 +99,14 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
 }
 
 /// Child side, in the container's new mount namespace: makes `root` the root directory.
-pub fn enter(root: &Path) -> Result<()> {
+pub fn enter(base: &Path, root: &Path) -> Result<()> {
     let none: Option<&str> = None;
     // Nothing mounted from here on may propagate back to the lab.
     mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
         .context("making mounts private")?;
     bind(root, root, MsFlags::empty())?;
-    bind(&root.join("bin"), &root.join("bin"), MsFlags::empty())?;
-    // Best effort: the container's busybox stays read-only where the kernel lets us say so.
+    bind(&base.join("bin"), &root.join("bin"), MsFlags::empty())?;
+    // Read-only already where the lab made the base so (its bind is), and said again here.
     let _ = remount_read_only(&root.join("bin"));
     mount(
         Some("tmpfs"),

@@ -51,7 +51,7 @@ pub fn run(request: &Request, networking: Networking) -> Result<u8> {
     };
     let pid_file = layout::pid_file(&state, &container.name);
     let result = rootfs::prepare(&base, &container.rootfs)
-        .and_then(|()| supervise(container, &pid_file, request, networking));
+        .and_then(|()| supervise(container, &base, &pid_file, request, networking));
     let _ = fs::remove_dir_all(&dir);
     result
 }
@@ -68,6 +68,7 @@ fn lab_dir(var: &str) -> Result<PathBuf> {
 
 fn supervise(
     mut container: Container,
+    base: &Path,
     pid_file: &Path,
     request: &Request,
     networking: Networking,
@@ -78,6 +79,7 @@ fn supervise(
     let mut stack = vec![0u8; CHILD_STACK];
     let mut plan = Some(Plan {
         container: &container,
+        base_rootfs: base,
         command: &request.command,
         in_container: networking.in_container,
         go: File::from(go_read),
