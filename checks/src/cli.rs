@@ -257,6 +257,8 @@ impl Dirs {
     fn paths(self, registered: bool) -> LabPaths {
         LabPaths {
             registry: registered.then(|| lab::registry::dir_beside(&self.state)),
+            // The labs a learner works in (`run`, `lab`) keep their workspace writable.
+            workspace: registered.then(workshop::root),
             rootfs: self.rootfs,
             state: self.state,
         }

@@ -30,6 +30,9 @@ pub struct LabPaths {
     /// Where the lab announces itself once set up (see [`crate::registry`]), for
     /// `cargo xtask show`; `None` for labs nobody looks into from outside (the checks').
     pub registry: Option<PathBuf>,
+    /// The learner's workspace, left writable in a lab they work in (`run`, `lab`); `None` for
+    /// the checks' labs, where the machine's files are all read-only.
+    pub workspace: Option<PathBuf>,
 }
 
 /// A lab, seen from inside (its PID 1).
@@ -77,7 +80,7 @@ impl Lab {
             std::process::exit(1);
         }
         drop(alive_read);
-        let lab = Self::build(paths, profile, interactive).context("building the lab")?;
+        let lab = Self::build(paths, profile).context("building the lab")?;
         if let (Some(dir), Some(pid)) = (&lab.paths.registry, outer_pid) {
             // Not fatal: the lab works without, only `cargo xtask show` cannot find it.
             if let Err(e) = register(dir, pid, &lab) {
@@ -87,7 +90,7 @@ impl Lab {
         Ok(lab)
     }
 
-    fn build(paths: LabPaths, profile: Profile, interactive: bool) -> Result<Lab> {
+    fn build(paths: LabPaths, profile: Profile) -> Result<Lab> {
         let none: Option<&str> = None;
         mount(Some("proc"), "/proc", Some("proc"), MsFlags::empty(), none)
             .context("mounting the lab's /proc")?;
@@ -109,6 +112,7 @@ impl Lab {
         let cwd = std::env::current_dir().context("finding the current folder")?;
         let mut needed = vec![paths.rootfs.as_path(), paths.state.as_path(), &exe, &cwd];
         needed.extend(paths.registry.as_deref());
+        needed.extend(paths.workspace.as_deref());
         readonly::private_dirs(&needed)?;
         install_etc_files(&paths.state, &profile.host_resolv_conf(), &etc)?;
         if let Some(what) = container::base_incomplete(&paths.rootfs) {
@@ -124,9 +128,7 @@ impl Lab {
             crate::registry::own_dir(dir)?;
             writable.push(dir.clone());
         }
-        if interactive {
-            writable.extend(std::env::current_dir().ok());
-        }
+        writable.extend(paths.workspace.clone());
         readonly::machine_read_only(&writable)?;
         // The machine's tools first; busybox's applets (ping, wget, nc, nslookup...) fill in
         // what the machine lacks, as on the seed tutorials' hosts.
