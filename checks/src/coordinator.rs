@@ -51,7 +51,10 @@ pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckR
     let me = std::env::current_exe().context("finding the checker's own path")?;
     let mut results: Vec<Option<CheckResult>> = jobs.iter().map(|_| None).collect();
     let labs = labs(jobs);
-    let slots = Slots::new(paths, parallel.max(1));
+    // Twice the labs one checker runs (four per core): labs that wait (a probe's timeout)
+    // leave the cores to others, and the machine is never asked for dozens at once.
+    let cores = thread::available_parallelism().map_or(1, |n| n.get());
+    let slots = Slots::new(paths, parallel.max(4 * cores));
     let mut active: Vec<Active> = Vec::new();
     let mut next = 0;
     while next < labs.len() || !active.is_empty() {
