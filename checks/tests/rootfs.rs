@@ -126,14 +126,16 @@ while [ -e \"$NETLAB_ROOTFS/bin/sh\" ]; do sleep 0.05; done\nexit 1\n",
     assert!(judged_after, "{}", ran.describe());
 }
 
-/// Whether a process runs the script `path` (one of its arguments is that path, whole: the
-/// checker's own `01=PATH` is not).
+/// Whether a shell runs the script `path` (`/bin/sh PATH`, as the kernel starts a `#!`
+/// script; the checker's `01=PATH` and a lab task's `--bin PATH` are not that).
 fn running(path: &str) -> bool {
     let Ok(dir) = std::fs::read_dir("/proc") else {
         return false;
     };
     dir.flatten().any(|entry| {
-        std::fs::read(entry.path().join("cmdline"))
-            .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == path.as_bytes()))
+        std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| {
+            let args: Vec<&[u8]> = c.split(|b| *b == 0).collect();
+            args.len() >= 2 && args[0].ends_with(b"sh") && args[1] == path.as_bytes()
+        })
     })
 }
