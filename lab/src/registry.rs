@@ -204,9 +204,18 @@ mod tests {
         }
     }
 
+    /// A registry folder to be made, inside a folder of the test's own (0700, in the build's
+    /// target directory): never a predictable name in a shared `/tmp`.
     fn scratch(name: &str) -> PathBuf {
-        let dir =
-            std::env::temp_dir().join(format!("netlab-registry-{name}-{}", std::process::id()));
+        let own = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../target/tmp")
+            .join(format!("registry-{}", std::process::id()));
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&own)
+            .expect("the test's own folder");
+        let dir = own.join(name);
         let _ = fs::remove_dir_all(&dir);
         dir
     }
@@ -221,8 +230,9 @@ mod tests {
             .map(|m| m.mode() & 0o777)
             .unwrap_or(0);
         assert_eq!(entry_mode, 0o600);
-        // One an older version left world-writable is tightened.
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o1777)).expect("chmod");
+        // One an older version left writable by others is tightened (shown with a group-writable
+        // one, inside the test's own 0700 folder: nobody else can reach it meanwhile).
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o770)).expect("chmod");
         write(&dir, &entry(std::process::id() as i32)).expect("writing");
         assert_eq!(mode(&dir), 0o700);
         let _ = fs::remove_dir_all(&dir);
