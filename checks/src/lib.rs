@@ -11,5 +11,6 @@ pub mod report;
 pub mod show;
 pub mod sockets;
 pub mod steps;
+pub mod sudo;
 pub mod trace;
 pub mod verdict;

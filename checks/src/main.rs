@@ -3,7 +3,7 @@
 
 use anyhow::Context;
 use checks::cli::{self, Request};
-use checks::{catalog, coordinator, doctor, lab_task, report, show, trace};
+use checks::{catalog, coordinator, doctor, lab_task, report, show, sudo, trace};
 use lab::userns;
 use lab::Lab;
 use std::io::IsTerminal;
@@ -18,6 +18,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Err(e) = through_sudo(&request) {
+        eprintln!("checker: {e:#}");
+        return ExitCode::from(2);
+    }
     // Before any thread exists: a user namespace can only be entered single-threaded. `show`
     // joins the user namespace of the lab it draws instead of making one; help needs none.
     if !matches!(
@@ -36,6 +40,32 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
     }
+}
+
+/// Run as root through sudo, the checker takes only what checking needs ([`sudo`]), in the
+/// workspace it was built in: not one that `NETLAB_ROOT` names.
+fn through_sudo(request: &Request) -> anyhow::Result<()> {
+    let Some(caller) = sudo::caller() else {
+        return Ok(());
+    };
+    std::env::remove_var("NETLAB_ROOT");
+    let exe = std::fs::read_link("/proc/self/exe").context("reading /proc/self/exe")?;
+    let target = exe
+        .parent()
+        .and_then(|debug| debug.parent())
+        .context("finding the checker's target directory")?
+        .to_path_buf();
+    let steps = workshop::steps(&workshop::root())?;
+    let binaries: Vec<String> = steps
+        .iter()
+        .flat_map(|s| [s.binary(false), s.binary(true)])
+        .collect();
+    sudo::Allowed {
+        target,
+        binaries: &binaries,
+        caller,
+    }
+    .check(request)
 }
 
 fn dispatch(request: Request) -> anyhow::Result<ExitCode> {

@@ -239,6 +239,23 @@ mod tests {
     }
 
     #[test]
+    fn a_planted_link_is_never_written_through() {
+        let dir = scratch("link");
+        own_dir(&dir).expect("the registry");
+        let victim = dir.with_file_name("victim");
+        fs::write(&victim, "root's file\n").expect("writing");
+        let pid = std::process::id() as i32;
+        // Both names a writer uses: its temporary file, and the entry itself.
+        std::os::unix::fs::symlink(&victim, dir.join(format!(".{pid}.new"))).expect("link");
+        std::os::unix::fs::symlink(&victim, file(&dir, pid)).expect("link");
+        write(&dir, &entry(pid)).expect("writing");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "root's file\n");
+        assert!(!fs::symlink_metadata(file(&dir, pid)).unwrap().is_symlink());
+        let _ = fs::remove_dir_all(&dir);
+        let _ = fs::remove_file(&victim);
+    }
+
+    #[test]
     fn an_entry_round_trips() {
         let e = entry(std::process::id() as i32);
         assert_eq!(Entry::parse(&e.to_text()), Some(e));

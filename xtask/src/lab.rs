@@ -34,6 +34,9 @@ exec nsenter -t "$(cat "$pid_file")" -m -u -i -n -p -r -w -- \
 "#;
 
 pub fn main(args: cli::Lab) -> Result<ExitCode> {
+    if args.sudo {
+        anyhow::bail!(messages::LAB_NO_SUDO);
+    }
     let paths = Paths::new();
     let step = match &args.step {
         Some(arg) => Some(workspace::one(&paths, arg)?),
@@ -51,7 +54,7 @@ pub fn main(args: cli::Lab) -> Result<ExitCode> {
                 .map(|step| (step.binary(args.solution), &step.lab_c1[..])),
         ),
     ];
-    let status = runner::checker(&paths, args.sudo, "run", &checker_args)?;
+    let status = runner::checker(&paths, false, "run", &checker_args)?;
     Ok(runner::exit_code(status))
 }
 

@@ -122,6 +122,11 @@ pub fn lab_c1_runs(binary: &str, pid: &str) -> String {
 
 pub const LAB_HOST: &str = "lab: this shell is the lab host; exit ends the lab; `cargo xtask show` in another terminal draws it";
 
+/// `lab --sudo`: the lab's shell would be root's, and the checker refuses shells through sudo.
+pub const LAB_NO_SUDO: &str = "lab: not through sudo: its shell on the lab host would be a root \
+shell, and the checker starts none through sudo (a sudoers rule for it must not grant root); \
+allow user namespaces instead (`cargo xtask doctor` says how), or use `cargo xtask run NN --sudo`";
+
 /// c1 ended before it ran (its own lines, as `run` prints them, are above).
 pub fn lab_c1_failed(binary: &str) -> String {
     format!("lab: container c1 of {binary} did not start (its messages are above); the lab ends")

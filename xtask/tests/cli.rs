@@ -196,6 +196,7 @@ fn bad_input_to_every_verb_is_one_line() {
             "-p needs a value: -p HOSTPORT:CONTAINERPORT",
         ),
         (&["lab", "01", "02"], "lab takes one step"),
+        (&["lab", "05", "--sudo"], "lab: not through sudo"),
         (
             &["show", "--lab", "me"],
             "--lab takes the PID of a lab, not 'me'",

@@ -74,6 +74,7 @@ pub fn enter(
             }
         },
     };
+    trust(&entry, &dir)?;
     let own_netns = registry::netns_inode("/proc/self/ns/net")?;
     join(&entry, own_netns)?;
     Ok(Ok((entry, own_netns)))
@@ -105,6 +106,43 @@ fn uptime(entry: &Entry) -> String {
         60..=3599 => format!("{}m{:02}s", secs / 60, secs % 60),
         _ => format!("{}h{:02}m", secs / 3600, secs / 60 % 60),
     }
+}
+
+/// Whether this process may look into the lab of `entry` (in the registry `dir`): only into
+/// one that it could have made itself. Looking in runs programs (nsenter, nft, iptables-save)
+/// in the lab's mount namespace, where whoever controls the lab decides what they are; root
+/// never runs one found in a namespace that another user controls. So: the entry's file is
+/// ours, and for root the lab is in root's own user namespace (a rootless lab has its own,
+/// which its user controls).
+fn trust(entry: &Entry, dir: &std::path::Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let pid = entry.pid;
+    let me = nix::unistd::geteuid().as_raw();
+    let file = registry::file(dir, pid);
+    let owner = std::fs::symlink_metadata(&file)
+        .with_context(|| format!("reading {}", file.display()))?
+        .uid();
+    if me != 0 && owner == 0 {
+        bail!("lab {pid} was started through sudo: look at it with `cargo xtask show --sudo`");
+    }
+    let foreign = owner != me
+        || (me == 0
+            && registry::netns_inode(&format!("/proc/{pid}/ns/user")).ok()
+                != registry::netns_inode("/proc/self/ns/user").ok());
+    if foreign {
+        bail!(
+            "lab {pid} is not {whose} (its entry is uid {owner}'s{rootless}): \
+             nothing is run inside a lab that someone else controls; its user can look at \
+             it with `cargo xtask show`, without --sudo",
+            whose = if me == 0 { "root's own" } else { "yours" },
+            rootless = if me == 0 {
+                ", the lab in a user namespace of its own"
+            } else {
+                ""
+            }
+        );
+    }
+    Ok(())
 }
 
 /// Joins the lab's user namespace (when not root: its owner may), then its mount namespace:

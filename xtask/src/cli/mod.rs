@@ -233,7 +233,7 @@ pub struct Lab {
     /// Start the solution's container c1 instead of yours
     #[arg(long)]
     pub solution: bool,
-    /// Run only the check runner through sudo (when user namespaces are not allowed)
+    /// Not offered: through sudo, the lab's shell would be a root shell
     #[arg(long)]
     pub sudo: bool,
 }
