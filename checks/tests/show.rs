@@ -5,12 +5,12 @@
 
 mod common;
 
+use common::running::{self, RunningLab};
 use common::{paths, run, step, Ran};
 use lab::registry;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// On the lab host: c1 of step 05's solution in the background; its PID into `$READY` once it
 /// runs; then wait for `$STOP` (or 60 s), and end cleanly.
@@ -25,33 +25,8 @@ fn script() -> String {
     )
 }
 
-/// A lab on the default state directory (where `cargo xtask show` looks), not yet waited for.
-struct RunningLab {
-    checker: Child,
-    /// The lab's PID, as the registry names it.
-    pid: i32,
-}
-
 fn scratch(name: &str) -> PathBuf {
-    let dir = paths().target.join("netlab/show-test").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    dir
-}
-
-fn registry_dir() -> PathBuf {
-    registry::dir_beside(&paths().state)
-}
-
-/// The parent of process `pid`.
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
+    running::scratch("show-test", name)
 }
 
 /// Starts `script` in a lab and waits for its registry entry (and for `ready`, when given).
@@ -60,58 +35,12 @@ fn start_lab(script: &str, dir: &Path, ready: Option<&Path>) -> RunningLab {
     command
         .env("BIN", paths().bin(&step("05").decl.binary(true)))
         .env("READY", dir.join("ready"))
-        .env("STOP", dir.join("stop"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut checker = command.spawn().expect("starting checker run");
-    let keeper = checker.id() as i32;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = checker.try_wait() {
-            panic!("the lab ended early ({status})");
-        }
-        let entry = registry::live(&registry_dir())
-            .expect("reading the registry")
-            .into_iter()
-            .find(|e| parent_of(e.pid) == Some(keeper));
-        if let Some(entry) = entry {
-            if ready.is_none_or(Path::exists) {
-                return RunningLab {
-                    checker,
-                    pid: entry.pid,
-                };
-            }
-        }
-        if Instant::now() > deadline {
-            let _ = checker.kill();
-            let _ = checker.wait();
-            panic!("the lab did not get ready (registry entry, container c1) within 30 s");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+        .env("STOP", dir.join("stop"));
+    running::start(command, ready)
 }
 
-fn stop_lab(mut lab: RunningLab, dir: &Path) {
-    std::fs::write(dir.join("stop"), "").expect("writing the stop file");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = lab.checker.try_wait().expect("waiting for the lab") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = lab.checker.kill();
-            let _ = lab.checker.wait();
-            panic!("the lab did not end within 30 s of being told to");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "the lab's script failed: {status}");
-    assert!(
-        !registry::file(&registry_dir(), lab.pid).exists(),
-        "the registry entry of lab {} is left after it ended",
-        lab.pid
-    );
+fn stop_lab(lab: RunningLab, dir: &Path) {
+    running::stop(lab, &dir.join("stop"));
 }
 
 fn checker_show(state: &Path, args: &[&str]) -> Ran {

@@ -10,19 +10,15 @@
 
 mod common;
 
+use common::running::{self, RunningLab};
 use common::variant::{self, Edit, Variant};
 use common::{paths, run, step, Ran};
-use lab::registry;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = paths().target.join("netlab/trace-test").join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
-    dir
+    running::scratch("trace-test", name)
 }
 
 /// On the lab host: c1 of `$BIN` in the background, the FORWARD policy DROP, `$READY` once
@@ -40,75 +36,18 @@ fn script() -> String {
     )
 }
 
-/// The parent of process `pid`.
-fn parent_of(pid: i32) -> Option<i32> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(") ")?
-        .1
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
-/// A running lab: its keeper (our child) and its PID in the registry.
-struct RunningLab {
-    checker: Child,
-    pid: i32,
-}
-
 fn start_lab(dir: &Path) -> RunningLab {
     let mut command = common::lab_script(&script());
     command
         .env("BIN", paths().bin(&step("03").decl.binary(true)))
         .env("READY", dir.join("ready"))
         .env("STOP", dir.join("stop"))
-        .env("TABLES", dir.join("tables"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-    let mut checker = command.spawn().expect("starting checker run");
-    let keeper = checker.id() as i32;
-    let registry = registry::dir_beside(&paths().state);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(Some(status)) = checker.try_wait() {
-            panic!("the lab ended early ({status})");
-        }
-        let entry = registry::live(&registry)
-            .expect("reading the registry")
-            .into_iter()
-            .find(|e| parent_of(e.pid) == Some(keeper));
-        if let Some(entry) = entry.filter(|_| dir.join("ready").exists()) {
-            return RunningLab {
-                checker,
-                pid: entry.pid,
-            };
-        }
-        if Instant::now() > deadline {
-            let _ = checker.kill();
-            let _ = checker.wait();
-            panic!("the lab did not get ready within 30 s");
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
+        .env("TABLES", dir.join("tables"));
+    running::start(command, Some(&dir.join("ready")))
 }
 
-fn stop_lab(mut lab: RunningLab, dir: &Path) {
-    std::fs::write(dir.join("stop"), "").expect("writing the stop file");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = lab.checker.try_wait().expect("waiting for the lab") {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = lab.checker.kill();
-            let _ = lab.checker.wait();
-            panic!("the lab did not end within 30 s of being told to");
-        }
-        thread::sleep(Duration::from_millis(10));
-    };
-    assert!(status.success(), "the lab's script failed: {status}");
+fn stop_lab(lab: RunningLab, dir: &Path) {
+    running::stop(lab, &dir.join("stop"));
 }
 
 fn checker_trace(state: &Path, args: &[&str]) -> Ran {

@@ -473,8 +473,8 @@ mod tests {
     /// (0: all were). Only system calls, no allocation, in the child.
     #[test]
     fn the_filter_refuses_what_it_says_and_allows_the_rest() {
-        let dir = std::env::temp_dir().join(format!("confine-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        let scratch = tempfile::tempdir().expect("a scratch directory");
+        let dir = scratch.path().to_path_buf();
         let fifo =
             std::ffi::CString::new(dir.join("fifo").to_string_lossy().as_bytes()).expect("no NUL");
         let block =

@@ -8,20 +8,31 @@ use anyhow::Result;
 use std::process::ExitCode;
 
 pub fn main(args: cli::Show) -> Result<ExitCode> {
+    from_outside("show", Vec::new(), args.lab, args.sudo, args.no_build)
+}
+
+/// Runs `checker VERB ARGS` on a running lab (`lab`, or the only one), from outside it, as
+/// `show` and `trace` do: the checker, built first unless `no_build`, is told the learner's
+/// step too, for the `cargo xtask lab NN` it suggests when no lab runs.
+pub fn from_outside(
+    verb: &str,
+    mut checker_args: Vec<String>,
+    lab: Option<u32>,
+    sudo: bool,
+    no_build: bool,
+) -> Result<ExitCode> {
     let paths = Paths::new();
-    if !args.no_build {
+    if !no_build {
         build::packages(&["checks".to_string()])?;
     }
-    let mut checker_args = Vec::new();
-    if let Some(pid) = args.lab {
+    if let Some(pid) = lab {
         checker_args.extend(["--lab".to_string(), pid.to_string()]);
     }
-    // The step the learner is on, for the `cargo xtask lab NN` it suggests when no lab runs.
     let steps = workspace::steps(&paths)?;
     let progress = progress::Progress::load(&paths)?;
     if let Some(step) = status::current(&steps, &progress) {
         checker_args.extend(["--step".to_string(), step.id.clone()]);
     }
-    let status = runner::checker(&paths, args.sudo, "show", &checker_args)?;
+    let status = runner::checker(&paths, sudo, verb, &checker_args)?;
     Ok(runner::exit_code(status))
 }

@@ -117,7 +117,8 @@ mod tests {
 
     #[test]
     fn a_failing_command_is_pointed_at_its_own_line() {
-        let dir = std::env::temp_dir().join(format!("netlab-pinpoint-{}", std::process::id()));
+        let scratch = tempfile::tempdir().expect("a scratch folder");
+        let dir = scratch.path().to_path_buf();
         std::fs::create_dir_all(dir.join("src")).unwrap_or_default();
         let source = "fn setup() -> Result<()> {\n    run_cmd!(\n        ip link set lo up;\n        \
                       ip addr add $ADDR dev eth0;\n        ip route add default via $GATEWAY;\n    )?;\n}\n";

@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 pub mod residue;
+pub mod running;
 pub mod variant;
 
 use std::io::Read;

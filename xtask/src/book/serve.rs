@@ -277,19 +277,21 @@ fn content_type(path: &Path) -> &'static str {
 mod tests {
     use super::*;
 
-    fn scratch() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("xtask-serve-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+    /// A book of its own in a fresh folder (removed when the guard is dropped).
+    fn scratch() -> (tempfile::TempDir, PathBuf) {
+        let guard = tempfile::tempdir().unwrap();
+        let dir = guard.path().to_path_buf();
         std::fs::create_dir_all(dir.join("css")).unwrap();
         std::fs::write(dir.join("index.html"), "<p>hi</p>").unwrap();
         std::fs::write(dir.join("css/a b.css"), "p{}").unwrap();
         std::os::unix::fs::symlink("/etc/passwd", dir.join("passwd")).unwrap();
-        dir.canonicalize().unwrap()
+        let dir = dir.canonicalize().unwrap();
+        (guard, dir)
     }
 
     #[test]
     fn paths_stay_inside_the_root() {
-        let root = scratch();
+        let (_guard, root) = scratch();
         assert_eq!(resolve(&root, "/").unwrap(), root.join("index.html"));
         assert_eq!(
             resolve(&root, "/css/a%20b.css?x=1#top").unwrap(),
@@ -308,7 +310,6 @@ mod tests {
         for missing in ["/nope.html", "/passwd"] {
             assert_eq!(resolve(&root, missing), Err(Refused::NotFound), "{missing}");
         }
-        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]

@@ -113,8 +113,8 @@ pub fn wget_timeout_crashes(busybox: &std::path::Path) -> bool {
 mod tests {
     #[test]
     fn a_wget_that_crashes_is_told_from_one_that_refuses() {
-        let dir = std::env::temp_dir().join(format!("netlab-busybox-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let scratch = tempfile::tempdir().expect("a scratch folder");
+        let dir = scratch.path().to_path_buf();
         for (name, body, crashes) in [
             ("crashes", "kill -SEGV $$", true),
             (
