@@ -41,9 +41,9 @@ enum Verb {
         /// Labs at once [default: two per core, at most 8].
         #[arg(long, value_name = "N", value_parser = jobs)]
         jobs: Option<usize>,
-        /// Only the check with this name (in every step given).
-        #[arg(long, value_name = "NAME")]
-        only: Option<String>,
+        /// Only the checks with these names, comma-separated (in every step given).
+        #[arg(long, value_name = "NAME,...", value_delimiter = ',')]
+        only: Vec<String>,
         /// Also writes each step's verdict to FILE, one `NN passed` or `NN failed` a line.
         #[arg(long, value_name = "FILE")]
         verdicts: Option<PathBuf>,
@@ -130,8 +130,8 @@ pub enum Request {
         targets: Vec<(String, PathBuf)>,
         json: bool,
         jobs: usize,
-        /// Only the check with this name (in every step given).
-        only: Option<String>,
+        /// Only the checks with these names (in every step given); empty: every check.
+        only: Vec<String>,
         /// Where to write each step's verdict (`NN passed` or `NN failed`, a line each).
         verdicts: Option<PathBuf>,
     },
@@ -333,7 +333,7 @@ mod tests {
                 ("02".to_string(), PathBuf::from("s2"))
             ]
         );
-        assert_eq!((json, jobs, only.as_deref()), (true, 3, Some("own-netns")));
+        assert_eq!((json, jobs, only), (true, 3, vec!["own-netns".to_string()]));
         assert_eq!(verdicts, Some(PathBuf::from("/v")));
 
         let Request::Run {

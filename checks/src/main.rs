@@ -92,7 +92,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                         binary.display()
                     );
                 }
-                if let Some(name) = &only {
+                for name in &only {
                     if !step.checks.iter().any(|c| c.name == name) {
                         let names: Vec<_> = step.checks.iter().map(|c| c.name).collect();
                         anyhow::bail!(
@@ -102,7 +102,7 @@ fn dispatch(request: Request) -> anyhow::Result<ExitCode> {
                     }
                 }
                 for check in step.checks {
-                    if only.as_deref().is_none_or(|name| name == check.name) {
+                    if only.is_empty() || only.iter().any(|name| name == check.name) {
                         plan.push(coordinator::Job {
                             step: step.clone(),
                             check,

@@ -136,7 +136,7 @@ fn alternatives_are_declared_well() {
     }
 }
 
-/// Every alternative is built (one at a time) and checked (two at a time); the test fails
+/// Every alternative is built (one at a time) and checked (four at a time); the test fails
 /// with every alternative that some check rejected.
 #[test]
 fn every_alternative_passes_every_check() {

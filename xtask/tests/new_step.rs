@@ -72,6 +72,27 @@ fn run_in(dir: &Path, target: &Path, program: &Path, args: &[&str], expect_ok: b
     text
 }
 
+/// A first scratch build starts from the workspace's own: its compiled crates, hard-linked
+/// (instant, no space). The crates.io dependencies are then fresh, and only the scratch
+/// copy's own packages compile (their paths differ, so their files are new ones, never the
+/// linked ones rewritten).
+fn seed(target: &Path, scratch_target: &Path) {
+    let debug = scratch_target.join("debug");
+    if debug.exists() {
+        return;
+    }
+    std::fs::create_dir_all(&debug).expect("the scratch target");
+    for part in ["deps", "build", ".fingerprint"] {
+        let status = Command::new("cp")
+            .arg("-al")
+            .arg(target.join("debug").join(part))
+            .arg(&debug)
+            .status()
+            .expect("running cp");
+        assert!(status.success(), "linking {part} into {}", debug.display());
+    }
+}
+
 #[test]
 fn a_new_step_is_its_folders_its_checks_and_one_line_and_passes_the_tests() {
     let real = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -85,6 +106,7 @@ fn a_new_step_is_its_folders_its_checks_and_one_line_and_passes_the_tests() {
         std::fs::write(&to, bytes).expect("copying the workshop");
     }
     let scratch_target = target.join("scratch-new-step");
+    seed(&target, &scratch_target);
     let xtask = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
 
     let said = run_in(

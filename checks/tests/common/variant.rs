@@ -68,8 +68,9 @@ pub fn declared<F: DeserializeOwned>(
     all
 }
 
-/// Builds every variant (one at a time) and runs `check` on each built binary (two at a time,
-/// as a check run mostly waits). Returns the failures: a variant that did not build, or whose
+/// Builds every variant (one at a time) and runs `check` on each built binary
+/// ([`CHECKS_AT_ONCE`] at a time, as a check run mostly waits: for a probe's time limit, a
+/// container to end). Returns the failures: a variant that did not build, or whose
 /// `check` panicked, with the panic's message.
 pub fn build_and_check<T: Sync>(
     items: &'static [T],
@@ -87,7 +88,7 @@ pub fn build_and_check<T: Sync>(
                 continue;
             }
         };
-        if running.len() >= 2 {
+        if running.len() >= CHECKS_AT_ONCE {
             let (id, handle) = running.remove(0);
             failures.extend(joined(&id, handle));
         }
@@ -113,6 +114,10 @@ fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
         .unwrap_or_else(|| "(panicked)".into())
 }
+
+/// Variants checked at once: their labs still queue on the checker's slots (four per core),
+/// and a busy machine is never blamed on the code (the checker's clock).
+const CHECKS_AT_ONCE: usize = 4;
 
 /// A Cargo building is slow enough; building the variants one at a time also keeps one
 /// variant's binary from replacing another's in the shared target directory before it is
@@ -175,6 +180,7 @@ pub fn build(variant: &Variant) -> PathBuf {
     let target_dir = p.target.join("mutants-target");
     let bin_name = step.binary(true);
     let _one_at_a_time = BUILD.lock().unwrap_or_else(|e| e.into_inner());
+    seed(&p.target, &target_dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command
@@ -187,6 +193,32 @@ pub fn build(variant: &Variant) -> PathBuf {
     std::fs::copy(target_dir.join("debug").join(&bin_name), &binary)
         .expect("copying the variant's binary");
     binary
+}
+
+/// A first variant build starts from the workspace's own build: its compiled crates,
+/// hard-linked (instant, no space), so that the crates.io dependencies and the workspace's
+/// libraries are fresh and only the variant compiles. Made aside and renamed into place: the
+/// mutants' and the alternatives' tests may both seed it at once.
+fn seed(target: &Path, target_dir: &Path) {
+    if target_dir.exists() {
+        return;
+    }
+    let aside = target.join(format!("mutants-target.{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&aside);
+    let debug = aside.join("debug");
+    std::fs::create_dir_all(&debug).expect("the variants' target");
+    for part in ["deps", "build", ".fingerprint"] {
+        let status = Command::new("cp")
+            .arg("-al")
+            .arg(target.join("debug").join(part))
+            .arg(&debug)
+            .status()
+            .expect("running cp");
+        assert!(status.success(), "linking {part} into {}", debug.display());
+    }
+    if std::fs::rename(&aside, target_dir).is_err() {
+        let _ = std::fs::remove_dir_all(&aside);
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
