@@ -53,6 +53,36 @@ fn a_killed_container_ends_the_step_binary_with_its_signal() {
 }
 
 #[test]
+fn joining_a_network_needs_a_running_container_and_a_hook_that_enters_it() {
+    // No such container; a stale PID file (its process gone); a running one, joined by step
+    // 01's hooks, which never enter another namespace: the runtime refuses to run the command
+    // in the lab host's. Each refusal is one line, and the command never runs.
+    let ran = in_lab(
+        "$BIN run --name c2 --net container:nobody -- echo ran; echo status=$?; \
+         mkdir -p $NETLAB_STATE/containers/ghost && echo 999999 > $NETLAB_STATE/containers/ghost/pid; \
+         $BIN run --name c3 --net container:ghost -- echo ran; echo status=$?; \
+         $BIN run --name c1 -- sleep 30 & \
+         while [ ! -e $NETLAB_STATE/containers/c1/pid ]; do sleep 0.01; done; \
+         $BIN run --name c4 --net container:c1 -- echo ran; echo status=$?; \
+         kill $!; wait",
+    );
+    assert_eq!(
+        ran.stdout,
+        "status=125\nstatus=125\nstatus=125\n",
+        "{}",
+        ran.describe()
+    );
+    for line in [
+        "netlab: --net container:nobody: no container named 'nobody' runs in this lab",
+        "netlab: --net container:ghost: container 'ghost' is not running (its process 999999 is gone)",
+        "netlab: in the container: the container is still in the lab host's network namespace: \
+         joining container c1's (--net container:c1) must enter its namespace (setns)",
+    ] {
+        assert!(ran.stderr.contains(line), "{line}\n{}", ran.describe());
+    }
+}
+
+#[test]
 fn a_step_binary_outside_a_lab_refuses_to_start() {
     let output = Command::new(paths().bin("solution01"))
         .args(["run", "--", "true"])

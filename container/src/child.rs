@@ -20,6 +20,9 @@ pub struct Plan<'a> {
     pub container: &'a Container,
     pub command: &'a [String],
     pub in_container: Hook,
+    /// The lab host's network namespace (`net:[inode]`): a container that joins another's
+    /// must have left it once `in_container` is done.
+    pub host_netns: String,
     /// Read end: the parent writes its PID-as-seen-by-the-host once `on_host` is done.
     pub go: File,
     /// Write end: the child writes one byte once it is about to exec.
@@ -75,6 +78,17 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
     if hooks::call("inside the container", plan.in_container, &container).is_err() {
         show_network();
         return Err(Stop::Quiet);
+    }
+    if let Some(joined) = &container.join {
+        if crate::start::netns_id("self")? == plan.host_netns {
+            return Err(Stop::Failed(anyhow::anyhow!(
+                "the container is still in the lab host's network namespace: joining container \
+                 {}'s (--net container:{}) must enter its namespace (setns) in the hook that runs \
+                 inside the container",
+                joined.name,
+                joined.name
+            )));
+        }
     }
     // The container's command outlives a crashed runtime, as with other runtimes.
     nix::sys::prctl::set_pdeathsig(None).context("clearing the parent-death signal")?;

@@ -37,6 +37,10 @@ struct RunArgs {
         value_parser = ports::parse
     )]
     ports: Vec<Port>,
+    /// Joins the network namespace of the running container NAME instead of getting one of
+    /// its own, as the containers of a pod do (step 07 and later).
+    #[arg(long = "net", value_name = "container:NAME", value_parser = parse_net)]
+    net: Option<String>,
     /// The container's command and its arguments, after `--`.
     #[arg(last = true, value_name = "CMD")]
     command: Vec<String>,
@@ -57,6 +61,9 @@ pub struct Request {
     pub name: Option<String>,
     /// The ports to publish (`-p`), in the order given.
     pub ports: Vec<Port>,
+    /// `--net container:NAME`: the name of the running container whose network namespace
+    /// this one joins.
+    pub join: Option<String>,
     /// The command and its arguments.
     pub command: Vec<String>,
 }
@@ -110,6 +117,7 @@ pub fn parse(program: &str, args: &[String]) -> Result<Parsed> {
     Ok(Parsed::Run(Request {
         name: run.name,
         ports: run.ports,
+        join: run.net,
         command,
     }))
 }
@@ -159,6 +167,16 @@ fn context(error: &clap::Error, kind: ContextKind) -> Option<String> {
     }
 }
 
+/// `--net container:NAME`: the name of the container whose network namespace is joined.
+fn parse_net(value: &str) -> Result<String> {
+    let Some(name) = value.strip_prefix("container:") else {
+        bail!(
+            "--net {value}: the only network to join is a container's: write --net container:NAME"
+        );
+    };
+    validate_name(name).map_err(|e| anyhow!("--net {value}: {e}"))
+}
+
 fn validate_name(name: &str) -> Result<String> {
     let valid = !name.is_empty()
         && name.len() <= 30
@@ -188,6 +206,7 @@ mod tests {
         };
         assert_eq!(r.command, ["/bin/sh"]);
         assert_eq!(r.name, None);
+        assert_eq!(r.join, None);
         let Parsed::Run(r) = parse_str("run --name a --").unwrap() else {
             panic!()
         };
@@ -227,6 +246,16 @@ mod tests {
     }
 
     #[test]
+    fn joins_a_containers_network() {
+        let Parsed::Run(r) = parse_str("run --name c2 --net container:c1 -- sleep 9").unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(r.join.as_deref(), Some("c1"));
+        assert_eq!(r.command, ["sleep", "9"]);
+    }
+
+    #[test]
     fn help_is_text_to_print() {
         for line in ["--help", "-h", "help", "run --help", "help run"] {
             let Parsed::Help(text) = parse_str(line).unwrap() else {
@@ -262,6 +291,18 @@ mod tests {
                 "-p 80: write HOSTPORT:CONTAINERPORT, like 8080:80",
             ),
             ("run -p 8080:80 -p 8080:81", "host port 8080 is given twice"),
+            (
+                "run --net host",
+                "--net host: the only network to join is a container's: write --net container:NAME",
+            ),
+            (
+                "run --net container:a/b",
+                "--net container:a/b: invalid container name 'a/b'",
+            ),
+            (
+                "run --net container:",
+                "--net container:: invalid container name ''",
+            ),
         ] {
             let err = format!("{:#}", parse_str(line).unwrap_err());
             assert!(err.contains(words), "{line:?} gave {err:?}");

@@ -45,6 +45,21 @@ pub struct Container {
     pub rootfs: PathBuf,
     /// The ports to publish on the host (`-p HOSTPORT:CONTAINERPORT`); empty for most steps.
     pub ports: Vec<Port>,
+    /// `--net container:NAME` (step 07 and later): the running container whose network
+    /// namespace this one joins. The runtime then makes no network namespace for it (whatever
+    /// [`Networking::namespaces`] says): the container starts in the lab host's, and
+    /// [`Networking::in_container`] must enter the other one's (`setns`); the runtime refuses
+    /// to run the command while it is still in the lab host's.
+    pub join: Option<Joined>,
+}
+
+/// The container another one joins (`--net container:NAME`), as the runtime found it running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    /// Its name.
+    pub name: String,
+    /// The PID of its first process, as the host sees it, when the runtime looked.
+    pub pid: Pid,
 }
 
 /// A networking hook: learner code called by the runtime.
@@ -79,7 +94,7 @@ fn nothing(_: &Container) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The step binary's `main`: parses `run [--name NAME] [-p PORTS] [-- CMD ARGS...]`, starts the container
+/// The step binary's `main`: parses `run [--name NAME] [-p PORTS] [--net container:NAME] [-- CMD ARGS...]`, starts the container
 /// with the learner's `networking`, and returns the command's exit status.
 pub fn main(networking: Networking) -> ExitCode {
     hooks::install_panic_report();

@@ -7,7 +7,7 @@ use crate::hooks;
 use crate::protocol::{self, env, layout};
 use crate::rootfs;
 use crate::signals;
-use crate::{Container, Networking};
+use crate::{Container, Joined, Networking};
 use anyhow::{bail, Context, Result};
 use nix::errno::Errno;
 use nix::sched::{clone, CloneFlags};
@@ -35,6 +35,10 @@ pub fn run(request: &Request, networking: Networking) -> Result<u8> {
         .name
         .clone()
         .unwrap_or_else(|| format!("c{}", std::process::id()));
+    let join = match &request.join {
+        Some(other) => Some(joined(&state, other)?),
+        None => None,
+    };
     let dir = layout::container_dir(&state, &name);
     fs::create_dir_all(dir.parent().context("container dir has a parent")?)?;
     if let Err(e) = fs::create_dir(&dir) {
@@ -48,12 +52,49 @@ pub fn run(request: &Request, networking: Networking) -> Result<u8> {
         pid: Pid::from_raw(0),
         rootfs: dir.join("rootfs"),
         ports: request.ports.clone(),
+        join,
     };
     let pid_file = layout::pid_file(&state, &container.name);
     let result = rootfs::prepare(&base, &container.rootfs)
         .and_then(|()| supervise(container, &base, &pid_file, request, networking));
     let _ = fs::remove_dir_all(&dir);
     result
+}
+
+/// The running container `name` (`--net container:NAME`): its PID file names a process that
+/// still runs. Anything else is one line naming it.
+fn joined(state: &Path, name: &str) -> Result<Joined> {
+    let pid_file = layout::pid_file(state, name);
+    let text = match fs::read_to_string(&pid_file) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            bail!("--net container:{name}: no container named '{name}' runs in this lab")
+        }
+        Err(e) => {
+            return Err(e)
+                .with_context(|| format!("--net container:{name}: reading {}", pid_file.display()))
+        }
+    };
+    let pid = text
+        .trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|pid| *pid > 0)
+        .with_context(|| {
+            format!(
+                "--net container:{name}: {} holds no PID",
+                pid_file.display()
+            )
+        })?;
+    if kill(Pid::from_raw(pid), None).is_err() {
+        bail!(
+            "--net container:{name}: container '{name}' is not running (its process {pid} is gone)"
+        );
+    }
+    Ok(Joined {
+        name: name.to_string(),
+        pid: Pid::from_raw(pid),
+    })
 }
 
 fn lab_dir(var: &str) -> Result<PathBuf> {
@@ -73,7 +114,12 @@ fn supervise(
     request: &Request,
     networking: Networking,
 ) -> Result<u8> {
-    let extra = hooks::guarded("choosing the namespaces", || Ok((networking.namespaces)()))?;
+    let mut extra = hooks::guarded("choosing the namespaces", || Ok((networking.namespaces)()))?;
+    // A container that joins another's network namespace gets none of its own.
+    if container.join.is_some() {
+        extra.remove(CloneFlags::CLONE_NEWNET);
+    }
+    let host_netns = netns_id("self")?;
     let (go_read, go_write) = pipe().context("pipe")?;
     let (ready_read, ready_write) = pipe().context("pipe")?;
     let mut stack = vec![0u8; CHILD_STACK];
@@ -82,6 +128,7 @@ fn supervise(
         base_rootfs: base,
         command: &request.command,
         in_container: networking.in_container,
+        host_netns,
         go: File::from(go_read),
         ready: File::from(ready_write),
         parent_ends: [go_write.as_raw_fd(), ready_read.as_raw_fd()],
@@ -144,6 +191,13 @@ fn supervise(
     let status = status?;
     cleaned?;
     Ok(status)
+}
+
+/// The network namespace of process `pid` (`self`), as `net:[inode]`.
+pub fn netns_id(pid: &str) -> Result<String> {
+    let link = format!("/proc/{pid}/ns/net");
+    let target = fs::read_link(&link).with_context(|| format!("reading {link}"))?;
+    Ok(target.to_string_lossy().into_owned())
 }
 
 /// Waits for the container (a stop signal to the step binary kills it: see `signals`).
