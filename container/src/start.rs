@@ -86,7 +86,7 @@ fn joined(state: &Path, name: &str) -> Result<Joined> {
                 pid_file.display()
             )
         })?;
-    if kill(Pid::from_raw(pid), None).is_err() {
+    if !runs(pid) {
         bail!(
             "--net container:{name}: container '{name}' is not running (its process {pid} is gone)"
         );
@@ -95,6 +95,15 @@ fn joined(state: &Path, name: &str) -> Result<Joined> {
         name: name.to_string(),
         pid: Pid::from_raw(pid),
     })
+}
+
+/// Whether process `pid` runs: it exists and is not a zombie (killed, not collected yet by
+/// its parent, and in no namespace any more).
+fn runs(pid: i32) -> bool {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // `PID (COMM) STATE ...`: the state follows the last `)`.
+    let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+    state.is_some_and(|s| !s.starts_with('Z') && !s.starts_with('X'))
 }
 
 fn lab_dir(var: &str) -> Result<PathBuf> {
