@@ -162,8 +162,10 @@ impl Setup {
     }
 }
 
-/// The script run on the lab host.
-fn lab_script(solution: &Path, setup: &Setup, commands: &[Typed]) -> String {
+/// The script run on the lab host. On it, the step's own binary (`learner`: `step07`, as
+/// `cargo xtask lab` puts it on PATH) is the solution, for `lab#` commands that start more
+/// containers (`step07 run --net container:lesson ...`).
+fn lab_script(solution: &Path, learner: &str, setup: &Setup, commands: &[Typed]) -> String {
     let lab: Vec<Typed> = commands
         .iter()
         .filter(|c| c.prompt == Prompt::Lab)
@@ -177,6 +179,7 @@ fn lab_script(solution: &Path, setup: &Setup, commands: &[Typed]) -> String {
     let mut script = format!(
         "set -e\n\
          SOLUTION={solution}\n\
+         {learner}() {{ \"$SOLUTION\" \"$@\"; }}\n\
          \"$SOLUTION\" run --name lesson {run} &\n\
          background=$!\n\
          trap 'kill $background 2>/dev/null || true' EXIT\n\
@@ -214,9 +217,10 @@ fn lab_script(solution: &Path, setup: &Setup, commands: &[Typed]) -> String {
     script
 }
 
-/// Runs a lesson's commands against `solution` in a fresh lab.
-fn run_lesson(solution: &Path, setup: &Setup, commands: &[Typed]) -> Ran {
-    let mut command = common::lab_script(&lab_script(solution, setup, commands));
+/// Runs a lesson's commands against `solution` (standing in for the step's binary `learner`)
+/// in a fresh lab.
+fn run_lesson(solution: &Path, learner: &str, setup: &Setup, commands: &[Typed]) -> Ran {
+    let mut command = common::lab_script(&lab_script(solution, learner, setup, commands));
     run(&mut command, Duration::from_secs(120))
 }
 
@@ -232,7 +236,8 @@ fn lesson_commands_work(step: &'static checks::catalog::Step) {
         file.display()
     );
     let solution = paths().bin(&step.decl.binary(true));
-    let ran = run_lesson(&solution, &Setup::of(&markdown), &found);
+    let learner = step.decl.binary(false);
+    let ran = run_lesson(&solution, &learner, &Setup::of(&markdown), &found);
     let failed = ran
         .stderr
         .lines()
@@ -300,7 +305,7 @@ fn commands_come_only_from_console_blocks() {
 #[test]
 fn the_runner_runs_a_sample_lesson() {
     let solution = paths().bin(&step("01").decl.binary(true));
-    let ran = run_lesson(&solution, &Setup::of(SAMPLE), &commands(SAMPLE));
+    let ran = run_lesson(&solution, "step01", &Setup::of(SAMPLE), &commands(SAMPLE));
     assert_eq!(ran.code, 0, "{}", ran.describe());
     // The container's commands ran in a container, the lab's on the lab host.
     assert!(ran.stdout.contains("one two"), "{}", ran.describe());
@@ -320,7 +325,12 @@ fn the_runner_names_the_command_that_fails() {
         ("container# ping -c 1 -W 1 203.0.113.80", "container#"),
     ] {
         let markdown = format!("```console\ncontainer# true\n{line}\ncontainer# echo after\n```\n");
-        let ran = run_lesson(&solution, &Setup::of(&markdown), &commands(&markdown));
+        let ran = run_lesson(
+            &solution,
+            "step01",
+            &Setup::of(&markdown),
+            &commands(&markdown),
+        );
         assert_ne!(ran.code, 0, "{line} should fail:\n{}", ran.describe());
         let named = format!("lesson command failed (exit status 1): README.md:3: {prompt}");
         assert!(
