@@ -44,6 +44,19 @@ fn tree(dir: &Path, prefix: &str, out: &mut BTreeMap<String, Vec<u8>>) {
     }
 }
 
+/// The number of the step the scaffold writes: the one after the workshop's last (`08` when
+/// steps 01 to 07 exist).
+fn next_step() -> String {
+    let steps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../steps");
+    let last = std::fs::read_dir(&steps)
+        .expect("the workshop's steps")
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.get(..2)?.parse::<u32>().ok())
+        .max()
+        .unwrap_or(0);
+    format!("{:02}", last + 1)
+}
+
 /// Runs `program args` in `dir` with the scratch workshop's environment; panics with its
 /// output when it fails (or, with `expect_ok` false, when it succeeds).
 fn run_in(dir: &Path, target: &Path, program: &Path, args: &[&str], expect_ok: bool) -> String {
@@ -52,7 +65,7 @@ fn run_in(dir: &Path, target: &Path, program: &Path, args: &[&str], expect_ok: b
         .current_dir(dir)
         .env("NETLAB_ROOT", dir)
         .env("CARGO_TARGET_DIR", target)
-        .env("NETLAB_MUTANTS_STEP", "07")
+        .env("NETLAB_MUTANTS_STEP", next_step())
         .env_remove("RUSTFLAGS")
         .stdin(std::process::Stdio::null())
         .output()
@@ -108,12 +121,14 @@ fn a_new_step_is_its_folders_its_checks_and_one_line_and_passes_the_tests() {
     let scratch_target = target.join("scratch-new-step");
     seed(&target, &scratch_target);
     let xtask = PathBuf::from(env!("CARGO_BIN_EXE_xtask"));
+    let nn = next_step();
+    let folder = format!("{nn}-example");
 
     let said = run_in(
         &scratch,
         &scratch_target,
         &xtask,
-        &["new-step", "07-example", "--title", "an example step"],
+        &["new-step", &folder, "--title", "an example step"],
         true,
     );
     let mut after = BTreeMap::new();
@@ -143,9 +158,9 @@ fn a_new_step_is_its_folders_its_checks_and_one_line_and_passes_the_tests() {
         .lines()
         .filter_map(|l| l.split_whitespace().next())
         .map(|p| {
-            p.replace("NN-slug", "07-example")
+            p.replace("NN-slug", &folder)
                 .replace("slug.rs", "example.rs")
-                .replace("NN", "07")
+                .replace("NN", &nn)
         })
         .collect();
     let mut wrote: Vec<String> = added.iter().map(|p| p.to_string()).collect();
@@ -163,12 +178,15 @@ fn a_new_step_is_its_folders_its_checks_and_one_line_and_passes_the_tests() {
         &scratch,
         &scratch_target,
         &xtask,
-        &["check", "07", "--solution"],
+        &["check", &nn, "--solution"],
         true,
     );
     assert!(passed.contains("1 passed, 0 failed"), "{passed}");
-    let todo = run_in(&scratch, &scratch_target, &xtask, &["check", "07"], false);
-    assert!(todo.contains("steps/07-example/src/example.rs:"), "{todo}");
+    let todo = run_in(&scratch, &scratch_target, &xtask, &["check", &nn], false);
+    assert!(
+        todo.contains(&format!("steps/{folder}/src/example.rs:")),
+        "{todo}"
+    );
 
     // The workshop's own tests of every step, with the new one among them.
     let cargo = PathBuf::from(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
@@ -205,7 +223,7 @@ fn a_new_step_is_its_folders_its_checks_and_one_line_and_passes_the_tests() {
 
     let lock = std::fs::read_to_string(scratch.join("Cargo.lock")).expect("Cargo.lock");
     assert!(
-        lock.contains("name = \"step07-example\""),
+        lock.contains(&format!("name = \"step{folder}\"")),
         "Cargo.lock gains the new packages"
     );
 }

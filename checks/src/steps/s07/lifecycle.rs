@@ -3,7 +3,7 @@
 //! namespace (the holder too) and the pod's records. A member killed with its step binary
 //! does not keep the pod alive.
 
-use super::{address, in_namespace, join, observe, pod_of_two, reaches_out, SLEEP, TEARDOWN};
+use super::{address, dead, in_namespace, join, observe, pod_of_two, reaches_out, SLEEP, TEARDOWN};
 use crate::probe::{stop_all, Probe};
 use crate::verdict::{Outcome, Verdict};
 use std::path::Path;
@@ -72,7 +72,7 @@ pub(super) fn last_leaves(probe: &Probe) -> Verdict {
     let address = address(&c1);
     // A member whose step binary is killed with SIGKILL never leaves: the others must not
     // count it.
-    c3.crash();
+    dead(c3);
     c1.stop()?;
     c2.stop()?;
     let gone = observe::poll(TEARDOWN, || {

@@ -214,3 +214,19 @@ fn serve(probe: &Probe, name: &str) -> Result<Running, Outcome> {
     }
     Ok(running)
 }
+
+/// A crash ([`Running::crash`]), waited for: SIGKILL takes effect a moment later, and until
+/// then the container still runs (its process is neither gone nor a zombie).
+fn dead(container: Running) {
+    let pid = container.pid;
+    container.crash();
+    let _ = observe::poll(TEARDOWN, || (!runs(pid)).then_some(()));
+}
+
+/// Whether process `pid` runs: it exists and is not a zombie.
+fn runs(pid: i32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+    state.is_some_and(|s| !s.starts_with('Z') && !s.starts_with('X'))
+}
+

@@ -8,7 +8,7 @@ use crate::verdict::{Outcome, Verdict};
 
 pub(super) fn not_running(probe: &Probe) -> Verdict {
     probe.start("c1", SLEEP)?.stop()?;
-    probe.start("c2", SLEEP)?.crash();
+    super::dead(probe.start("c2", SLEEP)?);
     let before = observe::host_network()?;
     for (target, what) in [
         ("c1", "a container that ended"),
