@@ -320,6 +320,24 @@ impl Running {
             .finish(STOP_LIMIT, "stopping a container (cleanup)")
     }
 
+    /// Ends the container's command (SIGKILL to its first process) and leaves its step binary
+    /// to notice and clean up, without waiting for it.
+    pub fn end_command(&self) -> Result<()> {
+        kill(Pid::from_raw(self.pid), Signal::SIGKILL)
+            .with_context(|| format!("killing the command of container {}", self.name))
+    }
+
+    /// Whether the step binary has ended already.
+    pub fn has_ended(&mut self) -> bool {
+        self.process.has_ended()
+    }
+
+    /// Waits for the step binary to clean up and exit by itself (after [`Running::end_command`]).
+    pub fn finish(mut self) -> Result<Finished, Outcome> {
+        self.process
+            .finish(STOP_LIMIT, "a container whose command ended (cleanup)")
+    }
+
     /// A crash: the step binary is killed with SIGKILL (no cleanup runs), then its container.
     pub fn crash(mut self) {
         self.process.kill();

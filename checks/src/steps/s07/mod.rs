@@ -9,6 +9,7 @@
 //! (a bind mount, a pause process).
 
 mod lifecycle;
+mod lock;
 mod refusal;
 mod sharing;
 
@@ -20,6 +21,7 @@ use lab::addresses::containers::GATEWAY;
 use lab::addresses::{HOST_ADDR, WEB_ADDR};
 use lab::Profile;
 use lifecycle::{address_kept, first_leaves, last_leaves};
+use lock::lock;
 use refusal::not_running;
 use sharing::{localhost, no_host_link, same_network, same_port};
 use std::time::Duration;
@@ -95,6 +97,15 @@ pub const CHECKS: &[Check] = &[
         limit: LIMIT,
         profile: Profile::Fresh,
         run: last_leaves,
+    },
+    Check {
+        name: "lock",
+        title: "joining and leaving a pod wait for the pods' lock (pods/lock): a member never \
+                enters a pod that another is removing",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: lock,
     },
     Check {
         name: "not-running",
