@@ -5,7 +5,7 @@
 
 use super::{describe, median, ms};
 use crate::cli;
-use crate::workspace::{self, Paths, Step};
+use crate::workspace::{Paths, Step};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
