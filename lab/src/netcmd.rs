@@ -77,16 +77,21 @@ pub fn in_netns_of(pid: i32, program: &str) -> Command {
 }
 
 /// A command run inside a container, in all of its namespaces and its root filesystem,
-/// with the container's own PATH (like `docker exec`).
+/// with the container's own PATH (like `docker exec`): nsenter looks `program` up in the
+/// container's root with the PATH it was given (one process fewer than `env PATH=...`).
+/// nsenter itself is the lab host's, found there with that PATH (`/usr/bin`).
 pub fn in_container(pid: i32, program: &str) -> Command {
     let mut command = Command::new("nsenter");
     command
+        .env("PATH", CONTAINER_PATH)
         .arg("-t")
         .arg(pid.to_string())
-        .args(["-m", "-u", "-i", "-n", "-p", "-r", "-w", "--"])
-        .args(["/bin/env", "PATH=/bin:/sbin:/usr/bin:/usr/sbin", program]);
+        .args(["-m", "-u", "-i", "-n", "-p", "-r", "-w", "--", program]);
     command
 }
+
+/// The PATH of a program run inside a container.
+const CONTAINER_PATH: &str = "/bin:/sbin:/usr/bin:/usr/sbin";
 
 /// Writes a sysctl of the calling thread's network namespace.
 pub fn set_sysctl(key: &str, value: &str) -> Result<()> {

@@ -33,7 +33,7 @@ const VERBS: &[(&str, &[&str])] = &[
     ),
     ("doctor", &["--json", "--no-build"]),
     ("test", &["CARGO TEST ARGS"]),
-    ("bench", &["--runs"]),
+    ("bench", &["--runs", "--step"]),
     ("status", &[]),
     ("reset", &["--yes", "-y"]),
     ("solution", &["--force"]),
@@ -236,6 +236,8 @@ fn bad_input_to_every_verb_is_one_line() {
             &["bench", "--runs", "many"],
             "--runs takes a number, not 'many'",
         ),
+        // Refused before anything is built.
+        (&["bench", "--step", "42"], "unknown step '42'"),
         (
             &["status", "01"],
             "unexpected argument 01: status takes no step",

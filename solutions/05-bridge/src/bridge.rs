@@ -18,10 +18,12 @@ pub use given::*;
 /// if it is there, containers may hang off it), and the host-wide settings: forwarding, NAT,
 /// and FORWARD rules that let the bridge's traffic through whatever the chain's policy.
 pub fn ensure_bridge() -> Result<()> {
-    // Two containers may start at once and both find it missing: "File exists" from the
-    // second `add` means the other one made it, which is fine. Its own MAC address: without
-    // one, a bridge takes its lowest port's, and changes it when that container stops.
-    if run_cmd!(ip link add $BRIDGE address $BRIDGE_MAC type bridge 2>/dev/null).is_err()
+    // Made only when it is missing. Two containers may start at once and both find it
+    // missing: "File exists" from the second `add` means the other one made it, which is
+    // fine. Its own MAC address: without one, a bridge takes its lowest port's, and changes
+    // it when that container stops.
+    if run_cmd!(ip link show dev $BRIDGE >/dev/null 2>&1).is_err()
+        && run_cmd!(ip link add $BRIDGE address $BRIDGE_MAC type bridge 2>/dev/null).is_err()
         && run_cmd!(ip link show dev $BRIDGE >/dev/null 2>&1).is_err()
     {
         bail!("cannot create the bridge {BRIDGE}");
@@ -77,13 +79,12 @@ pub fn release_address(name: &str) -> Result<()> {
 }
 
 /// Runs on the lab host: lays the container's cable, its `eth0` in the container's namespace
-/// and its host end plugged into the bridge, UP.
+/// and its host end plugged into the bridge and UP (one `ip link set` does both).
 pub fn attach(pid: Pid) -> Result<()> {
     let host = host_end(pid);
     run_cmd!(
         ip link add $host type veth peer name eth0 netns $pid;
-        ip link set $host master $BRIDGE;
-        ip link set $host up;
+        ip link set $host master $BRIDGE up;
     )?;
     Ok(())
 }
@@ -92,11 +93,14 @@ pub fn attach(pid: Pid) -> Result<()> {
 /// and the default route via the bridge.
 pub fn configure_container(name: &str) -> Result<()> {
     let address = format!("{}/{PREFIX}", address_of(name)?);
-    run_cmd!(
-        ip link set lo up;
-        ip addr add $address dev eth0;
-        ip link set eth0 up;
-        ip route add default via $GATEWAY;
-    )?;
+    // The four `ip` commands in one process: `ip -batch -` runs the lines of its input in
+    // turn (each an `ip` command without the `ip`), and fails at the first that does.
+    let commands = format!(
+        "link set lo up\n\
+         addr add {address} dev eth0\n\
+         link set eth0 up\n\
+         route add default via {GATEWAY}\n"
+    );
+    run_cmd!(echo -n $commands | ip -batch -)?;
     Ok(())
 }

@@ -121,10 +121,12 @@ pub fn ensure_rule(table: &str, rule: &str) -> Result<()> {
 }
 
 /// Runs on the lab host after the container ended: removes its cable if the kernel has not
-/// already (it does when the container's namespace goes).
+/// already (it does when the container's namespace goes, most often before this runs). A
+/// failed `del` is no error if the kernel removed it meanwhile.
 pub fn detach(pid: Pid) -> Result<()> {
     let host = host_end(pid);
-    if run_cmd!(ip link del $host 2>/dev/null).is_err()
+    if run_cmd!(ip link show dev $host >/dev/null 2>&1).is_ok()
+        && run_cmd!(ip link del $host 2>/dev/null).is_err()
         && run_cmd!(ip link show dev $host >/dev/null 2>&1).is_ok()
     {
         bail!("cannot delete the link {host}");

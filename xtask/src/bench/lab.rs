@@ -5,7 +5,7 @@
 
 use super::{describe, median, ms};
 use crate::cli;
-use crate::workspace::{self, Paths, Step};
+use crate::workspace::{Paths, Step};
 use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
@@ -49,7 +49,7 @@ pub fn in_lab(args: cli::BenchLab) -> Result<ExitCode> {
     let state = std::env::var_os("NETLAB_STATE")
         .map(PathBuf::from)
         .context("bench-lab runs inside a lab (NETLAB_STATE is not set)")?;
-    let steps = workspace::steps(&Paths::new())?;
+    let steps = super::selected(&Paths::new(), args.step.as_deref())?;
     let lab = Lab { state };
     let baseline = args.bin_dir.join("fixture-fail");
     let runs = args.runs.max(3);

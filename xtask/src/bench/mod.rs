@@ -17,6 +17,8 @@ use std::time::{Duration, Instant};
 pub fn main(args: cli::Bench) -> Result<ExitCode> {
     let runs = args.runs;
     let paths = Paths::new();
+    // The step first: a step that does not exist is refused before anything is built.
+    let steps = selected(&paths, args.step.as_deref())?;
     build::workspace()?;
     rootfs::ensure(&paths)?;
     let checker = paths.binary("checker");
@@ -41,7 +43,6 @@ pub fn main(args: cli::Bench) -> Result<ExitCode> {
     );
     // Every step's checks against its solution, as `cargo xtask check NN --solution` runs
     // them once built: the steps in turn within each run, so that drift touches them alike.
-    let steps = workspace::steps(&paths)?;
     let mut checks: Vec<Vec<Duration>> = vec![Vec::new(); steps.len()];
     for _ in 0..runs.max(1) {
         for (step, times) in steps.iter().zip(&mut checks) {
@@ -67,12 +68,22 @@ pub fn main(args: cli::Bench) -> Result<ExitCode> {
         ));
     }
     print!("{report}");
-    // The container measurements, in one lab.
-    let output = Command::new(&checker)
-        .arg("run")
+    // The container measurements, in one lab (none for a step without a [bench] table).
+    if steps.iter().all(|s| s.bench.is_none()) {
+        let file = paths.target.join("netlab/bench.md");
+        std::fs::write(&file, &report).with_context(|| format!("writing {}", file.display()))?;
+        println!("(written to {})", file.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut lab = Command::new(&checker);
+    lab.arg("run")
         .args(&common)
         .arg(paths.binary("xtask"))
-        .args(["bench-lab", "--runs", &runs.to_string()])
+        .args(["bench-lab", "--runs", &runs.to_string()]);
+    if let Some(step) = &args.step {
+        lab.args(["--step", step]);
+    }
+    let output = lab
         .arg(paths.target.join("debug"))
         .stdin(Stdio::null())
         .output()
@@ -91,6 +102,14 @@ pub fn main(args: cli::Bench) -> Result<ExitCode> {
     std::fs::write(&file, &report).with_context(|| format!("writing {}", file.display()))?;
     println!("(written to {})", file.display());
     Ok(ExitCode::SUCCESS)
+}
+
+/// The steps measured: every step, or the one `--step` names.
+pub(crate) fn selected(paths: &Paths, step: Option<&str>) -> Result<Vec<workspace::Step>> {
+    match step {
+        Some(step) => Ok(vec![workspace::one(paths, step)?]),
+        None => workspace::steps(paths),
+    }
 }
 
 fn time(runs: usize, command: impl Fn() -> Command) -> Result<Vec<Duration>> {

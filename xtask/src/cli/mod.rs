@@ -295,6 +295,13 @@ pub struct Bench {
     /// How many times each measurement runs
     #[arg(long, value_name = "N", default_value = "20", value_parser = values::number::<usize>)]
     pub runs: usize,
+    /// Measure this step alone (its number, 05): its checks, and its containers if its
+    /// step.toml has a [bench] table
+    ///
+    /// Lab up and down is still measured; the other steps' rows are left out, and so is the
+    /// container part when the step has no [bench] table.
+    #[arg(long, value_name = "NN")]
+    pub step: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -302,6 +309,9 @@ pub struct BenchLab {
     /// How many times each measurement runs
     #[arg(long, value_name = "N", default_value = "20", value_parser = values::number::<usize>)]
     pub runs: usize,
+    /// Only this step's containers
+    #[arg(long, value_name = "NN")]
+    pub step: Option<String>,
     /// The folder of the built binaries
     #[arg(value_name = "BIN_DIR")]
     pub bin_dir: PathBuf,

@@ -4,6 +4,8 @@
 
 use super::ipam::{address_of, eth0_address};
 use super::{lab_view, observe, start_all, stop_all, three};
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid as NixPid;
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
@@ -12,7 +14,7 @@ use lab::addresses::{HOST_ADDR, HOST_UPLINK, WEB_ADDR};
 use lab::netcmd;
 use lab::state::netfilter::Packet;
 use std::net::Ipv4Addr;
-use std::process::{Child, Stdio};
+use std::process::{Child, ChildStdin, Stdio};
 use std::time::Duration;
 
 /// Another address of the lab host's uplink network, as a host with two addresses would send
@@ -30,19 +32,14 @@ pub(super) fn ping_each_other(probe: &Probe) -> Verdict {
 }
 
 pub(super) fn source_address(probe: &Probe) -> Verdict {
-    let running = start_all(probe, &["a", "b"])?;
+    let running = three(probe)?;
     let (a, b) = (&running[0], &running[1]);
     let (from, to) = (address_of(a)?, address_of(b)?);
-    let listener = Reaped(
-        // Busybox's nc ends when its input does: `sleep` keeps it open.
-        netcmd::in_container(b.pid, "sh")
-            .args(["-c", &format!("sleep 10 | nc -l -p {PORT}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting nc -l in container b")?,
-    );
+    // Busybox's nc ends when its input does, and when its peer's end closes: each input is a
+    // pipe held here, closed once the connection has been seen. `timeout` ends them anyway
+    // if it never is (a failure).
+    let listener = Helper::spawn(b, &["timeout", "10", "nc", "-l", "-p", PORT])
+        .context("starting nc -l in container b")?;
     let listen_filter = format!("sport = :{PORT}");
     let listening = observe::poll(Duration::from_secs(3), || {
         let out = b.in_netns("ss", &["-tlnH", &listen_filter]).ok()?;
@@ -53,15 +50,8 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
             message: format!("nc -l -p {PORT} did not listen in container b"),
         });
     }
-    let client = Reaped(
-        netcmd::in_container(a.pid, "sh")
-            .args(["-c", &format!("sleep 5 | nc {to} {PORT}")])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .context("starting nc in container a")?,
-    );
+    let client = Helper::spawn(a, &["timeout", "5", "nc", &to.to_string(), PORT])
+        .context("starting nc in container a")?;
     let peer = observe::poll(Duration::from_secs(4), || {
         let out = b
             .in_netns("ss", &["-tnH", "state", "established", &listen_filter])
@@ -104,11 +94,10 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
         }
         Some(_) => {}
     }
-    // The containers first: their end ends nc and sh, which nsenter then reaps. (Killing
-    // nsenter first would leave them to the lab's init, and the container's PID namespace
-    // could not go away until someone reaped them.)
-    stop_all(running)?;
-    drop((client, listener));
+    // The containers stay, for the other checks of the lab: the client's input closed ends
+    // the connection, and both nc with it.
+    client.finish();
+    listener.finish();
     Ok(())
 }
 
@@ -245,12 +234,51 @@ fn policy_is_drop(when: &str) -> Verdict {
     Ok(())
 }
 
-/// A helper process (nsenter), reaped when dropped; killed first if it still runs.
-struct Reaped(Child);
+/// A program inside a container (nsenter runs it), its input a pipe held here. Reaped when
+/// dropped: killed first, with the program, if it still runs.
+struct Helper {
+    nsenter: Child,
+    input: Option<ChildStdin>,
+}
 
-impl Drop for Reaped {
+impl Helper {
+    /// `program` and its arguments (`args[0]`), inside `container`.
+    fn spawn(container: &Running, args: &[&str]) -> anyhow::Result<Helper> {
+        let mut nsenter = netcmd::in_container(container.pid, args[0])
+            .args(&args[1..])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        let input = nsenter.stdin.take();
+        Ok(Helper { nsenter, input })
+    }
+
+    /// Closes the program's input and waits for its end (and nsenter's).
+    fn finish(mut self) {
+        drop(self.input.take());
+        let _ = self.nsenter.wait();
+    }
+}
+
+impl Drop for Helper {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if self.input.take().is_none() {
+            return;
+        }
+        // The program first (nsenter's child, in the container's PID namespace), so that it
+        // does not outlive nsenter in the container, which stays for the other checks.
+        if let Ok(Some(_)) = self.nsenter.try_wait() {
+            return;
+        }
+        let pid = self.nsenter.id();
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
+        for child in children.unwrap_or_default().split_whitespace() {
+            if let Ok(child) = child.parse() {
+                let _ = kill(NixPid::from_raw(child), Signal::SIGKILL);
+            }
+        }
+        let _ = self.nsenter.kill();
+        let _ = self.nsenter.wait();
     }
 }
