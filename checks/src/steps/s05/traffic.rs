@@ -266,19 +266,24 @@ impl Drop for Helper {
         if self.input.take().is_none() {
             return;
         }
-        // The program first (nsenter's child, in the container's PID namespace), so that it
-        // does not outlive nsenter in the container, which stays for the other checks.
         if let Ok(Some(_)) = self.nsenter.try_wait() {
             return;
         }
+        // The program (nsenter's child, in the container's PID namespace) is killed, and
+        // nsenter, its parent, reaps it and ends. Killing nsenter instead would leave it to
+        // the lab's init, and the container's PID namespace, kept for the other checks, could
+        // not go away until someone reaped it.
         let pid = self.nsenter.id();
-        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"));
-        for child in children.unwrap_or_default().split_whitespace() {
-            if let Ok(child) = child.parse() {
-                let _ = kill(NixPid::from_raw(child), Signal::SIGKILL);
-            }
+        let children = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default();
+        let mut killed = false;
+        for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
+            killed |= kill(NixPid::from_raw(child), Signal::SIGKILL).is_ok();
         }
-        let _ = self.nsenter.kill();
+        if !killed {
+            // No child (not forked yet, or gone): nothing of it is left in the container.
+            let _ = self.nsenter.kill();
+        }
         let _ = self.nsenter.wait();
     }
 }
