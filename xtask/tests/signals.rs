@@ -29,6 +29,8 @@ const END: Duration = Duration::from_secs(10);
 enum Verb {
     Run,
     Lab,
+    /// `check all --solution`: killed once its first lab runs, long before its end.
+    Check,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -45,7 +47,8 @@ struct Running {
     checker: i32,
     /// Every process of the tree, with its start time.
     tree: Vec<(i32, u64)>,
-    entry: PathBuf,
+    /// The lab's registry entry (the checks' labs have none).
+    entry: Option<PathBuf>,
 }
 
 fn registry() -> PathBuf {
@@ -60,6 +63,9 @@ fn start(verb: Verb) -> Running {
             .args(["run", "01", "--solution", "--", "sleep", "600"])
             .stdin(Stdio::null()),
         Verb::Lab => command.args(["lab"]).stdin(Stdio::piped()),
+        Verb::Check => command
+            .args(["check", "all", "--solution"])
+            .stdin(Stdio::null()),
     };
     command
         .stdout(Stdio::null())
@@ -73,6 +79,7 @@ fn start(verb: Verb) -> Running {
     let last: &[&str] = match verb {
         Verb::Run => &["sleep", "600"],
         Verb::Lab => &["/bin/sh", "+m", "-i"],
+        Verb::Check => &["lab-task"],
     };
     let deadline = Instant::now() + START;
     loop {
@@ -88,7 +95,13 @@ fn start(verb: Verb) -> Running {
             read(&stderr)
         );
         let tree = descendants(root);
-        let up = tree.iter().any(|&(pid, _)| cmdline(pid) == last);
+        let up = tree.iter().any(|&(pid, _)| {
+            let words = cmdline(pid);
+            match verb {
+                Verb::Check => words.iter().any(|w| w == last[0]),
+                _ => words == last,
+            }
+        });
         let entry = tree
             .iter()
             .map(|&(pid, _)| registry().join(pid.to_string()))
@@ -97,7 +110,8 @@ fn start(verb: Verb) -> Running {
             .iter()
             .map(|&(pid, _)| pid)
             .find(|&pid| parent(pid) == Some(root) && is_checker(pid));
-        if let (true, Some(entry), Some(checker)) = (up, entry, checker) {
+        let registered = entry.is_some() || matches!(verb, Verb::Check);
+        if let (true, true, Some(checker)) = (up, registered, checker) {
             return Running {
                 xtask,
                 _stdin: stdin,
@@ -137,7 +151,7 @@ fn kill_and_wait(mut running: Running, whom: Whom, signal: Signal) -> (ExitStatu
             .filter(|&&(pid, start)| runs(pid, start))
             .map(|&(pid, _)| pid)
             .collect();
-        let entry_left = running.entry.exists();
+        let entry_left = running.entry.as_ref().is_some_and(|e| e.exists());
         if left.is_empty() && !entry_left {
             break;
         }
@@ -237,6 +251,16 @@ fn lab_checker_sigkill() {
 #[test]
 fn lab_xtask_sigkill() {
     case(Verb::Lab, Whom::Xtask, Signal::SIGKILL);
+}
+
+#[test]
+fn check_checker_sigkill() {
+    case(Verb::Check, Whom::Checker, Signal::SIGKILL);
+}
+
+#[test]
+fn check_xtask_sigkill() {
+    case(Verb::Check, Whom::Xtask, Signal::SIGKILL);
 }
 
 #[test]
