@@ -4,13 +4,22 @@
 use anyhow::Context;
 use checks::cli::{self, Request};
 use checks::{catalog, coordinator, doctor, lab_task, report, show, sudo, trace};
+use lab::starter::{self, Starter};
 use lab::userns;
 use lab::Lab;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    // xtask names itself first (`--starter PID:START`): when it is gone, so are our labs.
+    let starter = match starter::take(&mut args) {
+        Ok(starter) => starter,
+        Err(e) => {
+            eprintln!("checker: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let request = match cli::parse(&args) {
         Ok(request) => request,
         Err(e) => {
@@ -31,6 +40,24 @@ fn main() -> ExitCode {
         if let Err(e) = userns::become_root() {
             eprintln!("checker: {e:#}");
             return ExitCode::from(3);
+        }
+    }
+    if let Some((pid, start)) = starter {
+        match Starter::open(pid, start) {
+            // One process with threads: a thread ends it. A lab's keeper (this process, for
+            // `run` and `doctor`): its own loop does, since entering a lab needs a single
+            // thread. `show` and `trace` end by themselves.
+            Ok(starter) => match request {
+                Request::Check { .. } => starter.watch_in_thread(),
+                Request::Run { .. } | Request::LabUpDown { .. } | Request::Doctor { .. } => {
+                    starter.watch_in_keeper()
+                }
+                _ => {}
+            },
+            Err(e) => {
+                eprintln!("checker: {e:#}");
+                return ExitCode::from(1);
+            }
         }
     }
     match dispatch(request) {

@@ -3,6 +3,7 @@
 
 use crate::addresses::*;
 use crate::internet::{self, Internet};
+use crate::keeper;
 use crate::netcmd;
 use crate::profile::Profile;
 use crate::readonly;
@@ -14,7 +15,6 @@ use nix::mount::{mount, MsFlags};
 use nix::sched::{unshare, CloneFlags};
 use nix::sys::prctl;
 use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, getpid, ForkResult, Pid};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,10 @@ impl Lab {
         if interactive {
             keep_going_on_ctrl_c();
         }
+        // Blocked from before the fork: the keeper takes them through a signalfd, the lab's
+        // side puts its mask back at once.
+        let signals = keeper::signals(interactive);
+        let mask = keeper::block(&signals)?;
         // The keeper holds the write end of this pipe until it dies: the lab can tell whether
         // it is already gone (its PID is not visible from the lab's PID namespace).
         let (alive_read, alive_write) = nix::unistd::pipe().context("pipe")?;
@@ -68,9 +72,12 @@ impl Lab {
         match unsafe { fork() }.context("fork")? {
             ForkResult::Parent { child } => {
                 drop(alive_read);
-                keep(child, paths.registry.as_deref())
+                keeper::keep(child, paths.registry.as_deref(), &signals)
             }
-            ForkResult::Child => drop(alive_write),
+            ForkResult::Child => {
+                keeper::restore(&mask);
+                drop(alive_write)
+            }
         }
         // Our PID as seen from outside, read before the lab's own /proc covers the outer one.
         let outer_pid = outer_pid();
@@ -291,22 +298,6 @@ fn keeper_gone(alive: &std::os::fd::OwnedFd) -> bool {
             .revents()
             .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN)),
     }
-}
-
-/// The keeper: waits for the lab, removes its registry entry, and exits as the lab did.
-fn keep(lab: Pid, registry: Option<&Path>) -> ! {
-    let code = loop {
-        match waitpid(lab, None) {
-            Ok(WaitStatus::Exited(_, code)) => break code,
-            Ok(WaitStatus::Signaled(_, signal, _)) => break 128 + signal as i32,
-            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
-            Err(_) => break 1,
-        }
-    };
-    if let Some(dir) = registry {
-        registry::remove(dir, lab.as_raw());
-    }
-    std::process::exit(code)
 }
 
 /// The calling process's PID in the outermost PID namespace its `/proc` shows.

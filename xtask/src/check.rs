@@ -2,7 +2,7 @@
 
 use crate::workspace::{self, Paths, Step};
 use crate::{build, cli, progress, rootfs, runner};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, ExitStatus};
 
@@ -35,9 +35,7 @@ pub fn main(args: cli::Check) -> Result<ExitCode> {
 /// Builds, checks (the checker prints the report) and records progress: the whole of
 /// `check`, for these steps.
 pub fn run(paths: &Paths, steps: &[Step], options: Options) -> Result<ExitStatus> {
-    let status = prepare(paths, steps, options)?
-        .status()
-        .with_context(|| format!("starting {}", paths.binary("checker").display()))?;
+    let status = runner::wait(paths, prepare(paths, steps, options)?)?;
     record(paths, steps, options, status)?;
     Ok(status)
 }

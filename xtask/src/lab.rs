@@ -54,7 +54,7 @@ pub fn main(args: cli::Lab) -> Result<ExitCode> {
                 .map(|step| (step.binary(args.solution), &step.lab_c1[..])),
         ),
     ];
-    let status = runner::checker(&paths, false, "run", &checker_args)?;
+    let status = runner::interactive(&paths, false, "run", &checker_args)?;
     Ok(runner::exit_code(status))
 }
 

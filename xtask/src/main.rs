@@ -12,6 +12,7 @@ mod kit;
 mod lab;
 mod messages;
 mod new_step;
+mod orphans;
 mod progress;
 mod reset;
 mod rootfs;

@@ -144,3 +144,12 @@ pub fn status_only_before(last: &str, open: &[&str]) -> String {
         open.join(", ")
     )
 }
+
+/// After the checker was killed by `signal` (`SIGKILL`): what became of its labs.
+pub fn checker_killed(signal: &str, killed: usize) -> String {
+    let left = match killed {
+        0 => "nothing is left".to_string(),
+        n => format!("{n} process(es) it left were killed, nothing is left"),
+    };
+    format!("xtask: the checker was killed ({signal}); its labs ended with it, {left}")
+}

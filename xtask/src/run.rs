@@ -43,6 +43,6 @@ pub fn main(args: cli::Run) -> Result<ExitCode> {
         checker_args.push("--".to_string());
         checker_args.extend(args.command);
     }
-    let status = runner::checker(&paths, args.sudo, "run", &checker_args)?;
+    let status = runner::interactive(&paths, args.sudo, "run", &checker_args)?;
     Ok(runner::exit_code(status))
 }
