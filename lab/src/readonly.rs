@@ -4,7 +4,10 @@
 //! mount read-only: no file it writes outlives the lab, as no link or rule does.
 
 use anyhow::{Context, Result};
+use nix::fcntl::OFlag;
 use nix::mount::{mount, MsFlags};
+use nix::sys::stat::Mode;
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// The lab's own `/tmp` and `/run`: empty, private to its mount namespace.
@@ -14,17 +17,40 @@ pub const PRIVATE: [(&str, &str); 2] = [("/tmp", "mode=1777"), ("/run", "mode=75
 /// and the devices).
 const KERNEL: [&str; 3] = ["/proc", "/sys", "/dev"];
 
-/// Mounts an empty tmpfs on each of [`PRIVATE`] but one that holds a path of `needed` (the
-/// workspace cloned into `/tmp`, a state folder under `/run/user`): that one stays the
-/// machine's, as it was.
+/// Mounts an empty tmpfs on each of [`PRIVATE`]. What of `needed` lies below one (the
+/// workspace cloned into `/tmp`, a state folder under `/run/user`) is bound back into it from
+/// the machine's, by its top folder there (`/tmp/netlab`), so the lab still has its own `/tmp`
+/// and `/run` for the rest. Only when the folder itself is needed does it stay the machine's.
 pub fn private_dirs(needed: &[&Path]) -> Result<()> {
     let needed: Vec<PathBuf> = needed
         .iter()
         .map(|p| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
         .collect();
     for (dir, mode) in PRIVATE {
-        if needed.iter().any(|p| p.starts_with(dir)) {
+        let dir = Path::new(dir);
+        if needed.iter().any(|p| p == dir) {
             continue;
+        }
+        // The machine's entries to keep, opened before the tmpfs covers them.
+        let mut kept: Vec<(PathBuf, std::os::fd::OwnedFd)> = Vec::new();
+        for path in &needed {
+            let Ok(rest) = path.strip_prefix(dir) else {
+                continue;
+            };
+            let Some(top) = rest.components().next() else {
+                continue;
+            };
+            let top = dir.join(top);
+            if kept.iter().any(|(p, _)| *p == top) {
+                continue;
+            }
+            let fd = nix::fcntl::open(
+                &top,
+                OFlag::O_PATH | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
+                Mode::empty(),
+            )
+            .with_context(|| format!("opening {}", top.display()))?;
+            kept.push((top, fd));
         }
         mount(
             Some("tmpfs"),
@@ -33,7 +59,30 @@ pub fn private_dirs(needed: &[&Path]) -> Result<()> {
             MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
             Some(mode),
         )
-        .with_context(|| format!("mounting the lab's own {dir}"))?;
+        .with_context(|| format!("mounting the lab's own {}", dir.display()))?;
+        for (top, fd) in kept {
+            let source = format!("/proc/self/fd/{}", fd.as_raw_fd());
+            if Path::new(&source).is_dir() {
+                std::fs::create_dir(&top)
+            } else {
+                std::fs::File::create(&top).map(drop)
+            }
+            .with_context(|| {
+                format!(
+                    "making {} in the lab's own {}",
+                    top.display(),
+                    dir.display()
+                )
+            })?;
+            mount(
+                Some(source.as_str()),
+                &top,
+                None::<&str>,
+                MsFlags::MS_BIND | MsFlags::MS_REC,
+                None::<&str>,
+            )
+            .with_context(|| format!("keeping the machine's {} in the lab", top.display()))?;
+        }
     }
     Ok(())
 }
@@ -59,17 +108,14 @@ pub fn machine_read_only(writable: &[PathBuf]) -> Result<()> {
         .with_context(|| format!("keeping {} writable", dir.display()))?;
     }
     let mut kept = writable;
-    kept.extend(
-        KERNEL
-            .iter()
-            .chain(PRIVATE.iter().map(|(d, _)| d))
-            .map(PathBuf::from),
-    );
+    kept.extend(KERNEL.iter().map(PathBuf::from));
     let mountinfo =
         std::fs::read_to_string("/proc/self/mountinfo").context("reading the lab's mounts")?;
     let mut done: Vec<PathBuf> = Vec::new();
     for point in mount_points(&mountinfo) {
-        if done.contains(&point) || kept.iter().any(|k| point.starts_with(k)) {
+        // The lab's own /tmp and /run are kept, not what the machine's has bound into them.
+        let private = PRIVATE.iter().any(|(d, _)| point == Path::new(d));
+        if private || done.contains(&point) || kept.iter().any(|k| point.starts_with(k)) {
             continue;
         }
         // Shorter paths come first: a mount hidden below another is no longer reachable.
