@@ -24,11 +24,12 @@ fn run(args: &[&str]) -> Output {
     doctor(args).output().expect("running xtask doctor")
 }
 
-const NAMES: [&str; 12] = [
+const NAMES: [&str; 13] = [
     "iproute2",
     "nsenter",
     "iptables",
     "busybox",
+    "runc",
     "user namespaces",
     "kernel module veth",
     "kernel module bridge",

@@ -118,6 +118,13 @@ fn host_findings(paths: &Paths) -> Vec<Finding> {
             "sudo apt-get install iptables",
         ),
         tools::busybox(),
+        // Step 08's OCI runtime: the step execs it, its hooks wire the container.
+        tools::tool(
+            "runc",
+            "runc",
+            Some(&["--version"]),
+            "sudo apt-get install runc (or scripts/install-deps)",
+        ),
         kernel::user_namespaces(),
     ];
     findings.extend(kernel::modules());
