@@ -10,8 +10,10 @@ use lab::addresses::WEB_ADDR;
 use lab::Profile;
 use std::net::Ipv4Addr;
 
+mod failure;
+
 /// What the containers of these checks run.
-const SLEEP: &[&str] = &["sleep", "30"];
+pub(super) const SLEEP: &[&str] = &["sleep", "30"];
 
 /// Checks that share one lab and its containers: none (each looks at its own end).
 pub const TOGETHER: &[&[&str]] = &[];
@@ -60,14 +62,32 @@ pub const CHECKS: &[Check] = &[
         profile: Profile::Fresh,
         run: runc_kill,
     },
+    Check {
+        name: "hook-fails",
+        title: "when the network hook fails (no free address), `runc run` fails and \
+                nothing of the container is left: no lease, no record, no link",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: failure::hook_fails,
+    },
+    Check {
+        name: "dead-owner",
+        title: "addresses whose owner has died are taken back: a container starts with \
+                every address leased to a process that is gone",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: failure::dead_owner,
+    },
 ];
 
-fn text(output: &std::process::Output) -> String {
+pub(super) fn text(output: &std::process::Output) -> String {
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }
 
 /// The container's eth0 address (`ip -4 -o addr show dev eth0`, in its namespace).
-fn address_of(container: &Running) -> Result<Ipv4Addr, Outcome> {
+pub(super) fn address_of(container: &Running) -> Result<Ipv4Addr, Outcome> {
     let out = container.in_netns("ip", &["-4", "-o", "addr", "show", "dev", "eth0"])?;
     let seen = text(&out);
     let address = seen
