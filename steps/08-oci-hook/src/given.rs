@@ -219,8 +219,13 @@ pub fn runc_root() -> Result<PathBuf> {
 /// `run`: writes the bundle, runs `runc run` to its end, stops the container at SIGTERM or
 /// SIGHUP (`runc kill ID KILL`: runc then runs poststop), and returns the command's status.
 fn run(name: &str, command: &[String]) -> Result<u8> {
-    let state = lab_env(protocol::env::STATE)?;
-    let rootfs = lab_env(protocol::env::ROOTFS)?;
+    // Absolute: runc reads a relative root from the bundle, and the hooks run elsewhere.
+    let absolute = |key: &str| -> Result<PathBuf> {
+        let path = lab_env(key)?;
+        fs::canonicalize(&path).with_context(|| format!("{key}: {}", path.display()))
+    };
+    let state = absolute(protocol::env::STATE)?;
+    let rootfs = absolute(protocol::env::ROOTFS)?;
     let dir = layout::container_dir(&state, name);
     fs::create_dir_all(dir.parent().unwrap_or(&state)).context("creating containers/")?;
     fs::create_dir(&dir)
