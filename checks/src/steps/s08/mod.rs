@@ -11,6 +11,7 @@ use lab::Profile;
 use std::net::Ipv4Addr;
 
 mod failure;
+mod namespaces;
 
 /// What the containers of these checks run.
 pub(super) const SLEEP: &[&str] = &["sleep", "30"];
@@ -36,6 +37,15 @@ pub const CHECKS: &[Check] = &[
         limit: LIMIT,
         profile: Profile::Fresh,
         run: internet,
+    },
+    Check {
+        name: "runtime-namespaces",
+        title: "the hook worked from the lab host, where runc runs it: the host end is UP on \
+                netlab0, the container's address is on no link of the lab host",
+        hint: 1,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: namespaces::runtime_namespaces,
     },
     Check {
         name: "two-at-once",
