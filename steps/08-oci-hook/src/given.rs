@@ -79,6 +79,9 @@ enum Verb {
         /// The container's id and hostname (letters, digits, '-'; at most 30).
         #[arg(long, value_name = "NAME", value_parser = validate_name)]
         name: Option<String>,
+        /// No hooks in the bundle: runc alone, no network (what `cargo xtask bench` compares).
+        #[arg(long, hide = true)]
+        no_hooks: bool,
         /// The container's command and its arguments, after `--`.
         #[arg(last = true, value_name = "CMD")]
         command: Vec<String>,
@@ -121,9 +124,13 @@ pub fn main(hooks: Hooks) -> ExitCode {
         }
     };
     match cli.command {
-        Verb::Run { name, command } => {
+        Verb::Run {
+            name,
+            no_hooks,
+            command,
+        } => {
             let name = name.unwrap_or_else(|| format!("c{}", std::process::id()));
-            match run(&name, &command) {
+            match run(&name, &command, !no_hooks) {
                 Ok(status) => ExitCode::from(status),
                 Err(e) => {
                     eprintln!("{}: {e:#}", protocol::PREFIX);
@@ -218,7 +225,7 @@ pub fn runc_root() -> Result<PathBuf> {
 
 /// `run`: writes the bundle, runs `runc run` to its end, stops the container at SIGTERM or
 /// SIGHUP (`runc kill ID KILL`: runc then runs poststop), and returns the command's status.
-fn run(name: &str, command: &[String]) -> Result<u8> {
+fn run(name: &str, command: &[String], hooks: bool) -> Result<u8> {
     // Absolute: runc reads a relative root from the bundle, and the hooks run elsewhere.
     let absolute = |key: &str| -> Result<PathBuf> {
         let path = lab_env(key)?;
@@ -230,7 +237,7 @@ fn run(name: &str, command: &[String]) -> Result<u8> {
     fs::create_dir_all(dir.parent().unwrap_or(&state)).context("creating containers/")?;
     fs::create_dir(&dir)
         .with_context(|| format!("a container named {name} runs already ({})", dir.display()))?;
-    let result = run_in(name, command, &state, &rootfs, &dir);
+    let result = run_in(name, command, hooks, &state, &rootfs, &dir);
     let _ = Command::new("runc")
         .arg("--root")
         .arg(state.join("runc"))
@@ -242,7 +249,14 @@ fn run(name: &str, command: &[String]) -> Result<u8> {
     result
 }
 
-fn run_in(name: &str, command: &[String], state: &Path, rootfs: &Path, dir: &Path) -> Result<u8> {
+fn run_in(
+    name: &str,
+    command: &[String],
+    hooks: bool,
+    state: &Path,
+    rootfs: &Path,
+    dir: &Path,
+) -> Result<u8> {
     let bundle = dir.join("bundle");
     fs::create_dir(&bundle).context("creating the bundle's folder")?;
     let root = make_root(rootfs, &bundle, name)?;
@@ -257,6 +271,7 @@ fn run_in(name: &str, command: &[String], state: &Path, rootfs: &Path, dir: &Pat
         state,
         reports: [&reports[0], &reports[1]],
         rootless: rootless(),
+        hooks,
     });
     let mut file = OpenOptions::new()
         .write(true)
@@ -446,6 +461,8 @@ pub struct Spec<'a> {
     pub reports: [&'a Path; 2],
     /// In a rootless lab: the uid and gid that are root inside the lab's user namespace.
     pub rootless: Option<(u32, u32)>,
+    /// Whether the bundle names the hooks (without: runc alone, for the benchmark).
+    pub hooks: bool,
 }
 
 /// Whether this lab runs in a user namespace of its own (as an ordinary user does): then
@@ -519,14 +536,16 @@ pub fn config(spec: &Spec) -> Value {
         _ => "createRuntime",
     };
     let mut hooks = serde_json::Map::new();
-    hooks.insert(
-        stage.into(),
-        json!([hook("create-runtime", spec.reports[0])]),
-    );
-    hooks.insert(
-        "poststop".into(),
-        json!([hook("poststop", spec.reports[1])]),
-    );
+    if spec.hooks {
+        hooks.insert(
+            stage.into(),
+            json!([hook("create-runtime", spec.reports[0])]),
+        );
+        hooks.insert(
+            "poststop".into(),
+            json!([hook("poststop", spec.reports[1])]),
+        );
+    }
     json!({
         "ociVersion": "1.0.2",
         "process": {
