@@ -136,6 +136,57 @@ fn refused(probe: &Probe) -> Verdict {
     }
 }
 
+/// The hook fails half-way: `netlab0` is there but no bridge (a veth the check made),
+/// so enslaving the host end fails after the address was leased and the cable made. `runc
+/// run` must fail, and the lease, the record and the cable must all be gone.
+pub(super) fn late_failure(probe: &Probe) -> Verdict {
+    let before = veths(probe)?;
+    let made = probe.host(
+        "ip",
+        &["link", "add", BRIDGE, "type", "veth", "peer", "name", DECOY_PEER],
+    )?;
+    if !made.status.success() {
+        return Err(Outcome::LabError {
+            message: format!(
+                "ip link add {BRIDGE} type veth: {}",
+                String::from_utf8_lossy(&made.stderr).trim()
+            ),
+        });
+    }
+    let verdict = refused(probe);
+    let left = left_of(probe, "full", "");
+    let after = veths(probe)?;
+    let _ = probe.host("ip", &["link", "del", BRIDGE]);
+    verdict?;
+    let mut left = left;
+    left.extend(
+        after
+            .iter()
+            .filter(|l| !before.contains(l) && *l != BRIDGE && *l != DECOY_PEER)
+            .map(|l| format!("the link {l}")),
+    );
+    if !left.is_empty() {
+        return Err(Outcome::failed(
+            "after the network hook failed half-way, what it had done is undone",
+            left.join("\n"),
+        ));
+    }
+    Ok(())
+}
+
+/// The names of the lab host's veths.
+fn veths(probe: &Probe) -> Result<Vec<String>> {
+    let out = probe.host("ip", &["-o", "link", "show", "type", "veth"])?;
+    Ok(text(&out)
+        .lines()
+        .map(|l| l.split(':').nth(1).unwrap_or(l).trim())
+        .map(|l| l.split('@').next().unwrap_or(l).to_string())
+        .collect())
+}
+
+/// The other end of the veth that stands where the bridge should be.
+const DECOY_PEER: &str = "decoy0";
+
 /// A PID that no process has any more: a child of the checker's, started and collected.
 fn dead_pid() -> Result<i32> {
     let mut child = std::process::Command::new("true")

@@ -82,6 +82,15 @@ pub const CHECKS: &[Check] = &[
         run: failure::hook_fails,
     },
     Check {
+        name: "late-failure",
+        title: "when the network hook fails half-way (netlab0 is a veth, no bridge), `runc run` fails \
+                and the lease, the record and the cable are gone",
+        hint: 3,
+        limit: LIMIT,
+        profile: Profile::Fresh,
+        run: failure::late_failure,
+    },
+    Check {
         name: "dead-owner",
         title: "addresses whose owner has died are taken back: a container starts with \
                 every address leased to a process that is gone",
