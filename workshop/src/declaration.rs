@@ -41,6 +41,10 @@ pub struct Bench {
     /// The options of `run` the timed containers get (`-p 8080:80`).
     #[serde(default)]
     pub start: Vec<String>,
+    /// The options of `run` that start the same container without what is measured (step
+    /// 08: `--no-hooks`, runc alone): timed too, and the cost is also given over it.
+    #[serde(default)]
+    pub baseline: Vec<String>,
     /// The median, in milliseconds, that `check NN --solution` should stay under (else the
     /// default, [`CHECKS_WITHIN_MS`]).
     pub checks_within_ms: Option<u64>,

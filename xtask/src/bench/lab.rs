@@ -25,6 +25,8 @@ struct Subject {
     measures: String,
     /// For a reference adapter: the step it does, and the index of that step's solution.
     reference_of: Option<(String, usize)>,
+    /// The index of the same binary started with the step's `[bench] baseline` options.
+    baseline: Option<usize>,
 }
 
 impl Subject {
@@ -88,6 +90,14 @@ pub fn in_lab(args: cli::BenchLab) -> Result<ExitCode> {
             ),
             None => String::new(),
         };
+        let compared = match subject.baseline {
+            Some(own) => format!(
+                "{compared}; {:.1} ms over {}",
+                ms(median(mine).saturating_sub(median(&times[own]))),
+                subjects[own].what()
+            ),
+            None => compared,
+        };
         out.push_str(&format!(
             "| {} | {} | | {} {:.1} ms{compared} |\n",
             subject.what(),
@@ -123,12 +133,28 @@ fn subjects(lab: &Lab, steps: &[Step], bin_dir: &Path) -> Result<(Vec<Subject>, 
     let mut not_measured = String::new();
     for step in steps {
         let Some(bench) = &step.bench else { continue };
+        let baseline = if bench.baseline.is_empty() {
+            None
+        } else {
+            let bare = Subject {
+                name: format!("{}-bare", step.binary(true)),
+                binary: bin_dir.join(step.binary(true)),
+                start: bench.baseline.clone(),
+                measures: "runtime".to_string(),
+                reference_of: None,
+                baseline: None,
+            };
+            lab.cycle(&bare.binary, &bare.start, &format!("warm-{}", bare.name))?;
+            subjects.push(bare);
+            Some(subjects.len() - 1)
+        };
         let solution = Subject {
             name: step.binary(true),
             binary: bin_dir.join(step.binary(true)),
             start: bench.start.clone(),
             measures: bench.measures.clone(),
             reference_of: None,
+            baseline,
         };
         lab.cycle(
             &solution.binary,
@@ -146,6 +172,7 @@ fn subjects(lab: &Lab, steps: &[Step], bin_dir: &Path) -> Result<(Vec<Subject>, 
             start: bench.start.clone(),
             measures: bench.measures.clone(),
             reference_of: Some((step.id.clone(), index)),
+            baseline: None,
         };
         match lab.cycle(
             &subject.binary,
