@@ -72,6 +72,18 @@ fn start(verb: Verb) -> Running {
         .stderr(stderr.try_clone().expect("stderr"))
         // Its own process group: no signal meant for it reaches the test.
         .process_group(0);
+    // As a terminal's shell starts it: the test harness itself may run under nohup, whose
+    // ignored SIGHUP every child would inherit.
+    // SAFETY: signal() is async-signal-safe; nothing else runs between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [Signal::SIGHUP, Signal::SIGTERM, Signal::SIGINT] {
+                nix::sys::signal::signal(signal, nix::sys::signal::SigHandler::SigDfl)
+                    .map_err(std::io::Error::from)?;
+            }
+            Ok(())
+        });
+    }
     let mut xtask = command.spawn().expect("starting xtask");
     let stdin = xtask.stdin.take();
     let root = xtask.id() as i32;
