@@ -54,7 +54,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
             drop(traced);
             return Err(ended(first));
         }
-        too_late(deadline, "a container waiting for ipam/lock")?;
+        flocks::too_late(deadline, "a container waiting for ipam/lock")?;
         traced.pause();
     }
     // Before it takes the lock: stopped (out of its wait), it lets another allocation pass.
@@ -80,7 +80,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
             }
             Event::Running => traced.pause(),
         }
-        too_late(deadline, "starting a container")?;
+        flocks::too_late(deadline, "starting a container")?;
     }
     traced.detach();
     let container = first.wait_running()?;
@@ -137,7 +137,7 @@ fn meanwhile(probe: &Probe, name: &str, traced: &mut Traced) -> Result<Running, 
                 Event::Running | Event::Ended => {}
             }
         }
-        too_late(deadline, &format!("starting container {name}"))?;
+        flocks::too_late(deadline, &format!("starting container {name}"))?;
         std::thread::sleep(Duration::from_millis(2));
     }
 }
@@ -158,14 +158,4 @@ fn ended(starting: Starting) -> Outcome {
         starting.name
     );
     starting.ended(&expected)
-}
-
-fn too_late(deadline: Instant, doing: &str) -> Result<(), Outcome> {
-    if Instant::now() > deadline {
-        return Err(Outcome::TimedOut {
-            seconds: START_LIMIT.as_secs(),
-            doing: doing.to_string(),
-        });
-    }
-    Ok(())
 }

@@ -40,7 +40,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
         if c2.has_ended() {
             return Err(c2.ended("container c2 waits for the pods' lock, then joins c1's pod"));
         }
-        too_late(deadline, "a container waiting for pods/lock to join a pod")?;
+        flocks::too_late(deadline, "a container waiting for pods/lock to join a pod")?;
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     drop(held);
@@ -64,7 +64,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
         if flocks::waited_for(ino)? {
             break;
         }
-        too_late(deadline, "a member waiting for pods/lock to leave its pod")?;
+        flocks::too_late(deadline, "a member waiting for pods/lock to leave its pod")?;
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     drop(held);
@@ -76,15 +76,5 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
         ));
     }
     c2.stop()?;
-    Ok(())
-}
-
-fn too_late(deadline: Instant, doing: &str) -> Result<(), Outcome> {
-    if Instant::now() > deadline {
-        return Err(Outcome::TimedOut {
-            seconds: START_LIMIT.as_secs(),
-            doing: doing.to_string(),
-        });
-    }
     Ok(())
 }
