@@ -15,7 +15,8 @@ use lab::addresses::HOST_UPLINK;
 use lab::foreign;
 use lab::state::netfilter::{RuleAt, Source, TableId};
 use lab::state::{Netns, Parts, Place};
-use std::sync::OnceLock;
+use std::collections::BTreeSet;
+use std::sync::{Mutex, OnceLock};
 
 /// The lab host as built, before any learner code ran.
 struct Baseline {
@@ -25,6 +26,11 @@ struct Baseline {
 }
 
 static BASELINE: OnceLock<Baseline> = OnceLock::new();
+
+/// The containers' host ends (veths besides the uplink) [`verify`] has seen on the lab host:
+/// the links whose rules must go with them, even once a check before has stopped their
+/// container.
+static VETHS_SEEN: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
 
 /// What is read of the lab host: links, addresses, routes and the firewall (the foreign
 /// sysctls are read on their own).
@@ -52,6 +58,11 @@ pub fn verify(when: &str) -> Verdict {
         return Ok(());
     };
     let now = observe::read(&Place::here(), PARTS)?;
+    VETHS_SEEN.lock().unwrap_or_else(|e| e.into_inner()).extend(
+        observe::container_veths(&now)
+            .iter()
+            .map(|l| l.name.clone()),
+    );
     let mut wrong = violations(&baseline.netns, &now);
     for ((key, before), (_, value)) in baseline.sysctls.iter().zip(read_sysctls()?) {
         if value != *before {
@@ -72,6 +83,18 @@ pub fn verify(when: &str) -> Verdict {
         ),
         wrong.join("\n"),
     ))
+}
+
+/// The lab host as built (links, addresses, routes, firewall), before any learner code ran;
+/// None outside a check's lab.
+pub fn baseline() -> Option<&'static Netns> {
+    BASELINE.get().map(|b| &b.netns)
+}
+
+/// Every container host end seen so far in this lab, including those already gone.
+pub fn veths_seen() -> Vec<String> {
+    let seen = VETHS_SEEN.lock().unwrap_or_else(|e| e.into_inner());
+    seen.iter().cloned().collect()
 }
 
 /// [`verify`] once container `running` has started: the container, or the violation.

@@ -34,7 +34,7 @@ pub fn run(paths: LabPaths, ids: &str, binary: PathBuf) -> Result<()> {
             return Ok(());
         }
     };
-    let mut probe = Probe::new(&lab, binary);
+    let probe = Probe::new(&lab, binary);
     for (i, (id, check)) in ids.split(',').zip(&checks).enumerate() {
         // The lab host as built: what no check's code may take away (crate::invariants).
         let judged = || -> Verdict {
@@ -50,7 +50,8 @@ pub fn run(paths: LabPaths, ids: &str, binary: PathBuf) -> Result<()> {
         };
         // The last of the lab's checks stops what they shared.
         if i + 1 == checks.len() {
-            if let Some(Ok(kept)) = probe.kept.take() {
+            let kept = probe.kept.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(Ok(kept)) = kept {
                 let stopped = stop_all(kept);
                 if let (Outcome::Passed, Err(failure)) = (&outcome, stopped) {
                     outcome = failure;

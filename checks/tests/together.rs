@@ -22,6 +22,10 @@ const MUTANTS: &[(&str, &[&str])] = &[(
         "no-master",
         "masquerade-between-containers",
         "masquerade-without-source",
+        // Then the checks that stop containers, stop-one and cleanup.
+        "no-release",
+        "no-rule-check",
+        "release-deletes-bridge",
     ],
 )];
 

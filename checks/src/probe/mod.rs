@@ -15,9 +15,10 @@ use lab::Lab;
 use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 use process::{hang, Process};
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::Duration;
 
@@ -32,8 +33,32 @@ pub struct Probe<'a> {
     /// The step binary under test.
     pub binary: PathBuf,
     /// The containers [`Probe::kept`] started (or why they could not), for the other checks
-    /// of the same lab.
-    pub kept: OnceLock<Result<Vec<Running>, Outcome>>,
+    /// of the same lab. None until a check asks for them.
+    pub kept: Mutex<Option<Result<Vec<Running>, Outcome>>>,
+}
+
+/// The containers the checks of one lab share ([`Probe::kept`]), borrowed by one check at a
+/// time. A check that changes them (stops one) changes them for the checks after it.
+pub struct Kept<'a>(MutexGuard<'a, Option<Result<Vec<Running>, Outcome>>>);
+
+impl Deref for Kept<'_> {
+    type Target = Vec<Running>;
+    fn deref(&self) -> &Vec<Running> {
+        match &*self.0 {
+            Some(Ok(running)) => running,
+            // A Kept is made only once the containers have started.
+            _ => unreachable!("Kept without running containers"),
+        }
+    }
+}
+
+impl DerefMut for Kept<'_> {
+    fn deref_mut(&mut self) -> &mut Vec<Running> {
+        match &mut *self.0 {
+            Some(Ok(running)) => running,
+            _ => unreachable!("Kept without running containers"),
+        }
+    }
 }
 
 /// A step binary that has ended.
@@ -120,7 +145,7 @@ impl Probe<'_> {
         Probe {
             lab,
             binary,
-            kept: OnceLock::new(),
+            kept: Mutex::new(None),
         }
     }
 
@@ -129,15 +154,8 @@ impl Probe<'_> {
     /// set's `TOGETHER`): they are stopped once all of those have run. When they could not all
     /// start, each of those checks gets that same failure (a lab they would all have found
     /// clean, they would all have met it).
-    pub fn kept(&self, names: &[&str], args: &[&str]) -> Result<&[Running], Outcome> {
-        let kept = self.kept.get_or_init(|| {
-            let mut running = Vec::new();
-            for name in names {
-                running.push(self.start(name, args)?);
-            }
-            Ok(running)
-        });
-        let kept = kept.as_ref().map_err(Clone::clone)?;
+    pub fn kept(&self, names: &[&str], args: &[&str]) -> Result<Kept<'_>, Outcome> {
+        let kept = self.kept_as_left(names, args)?;
         let same = kept.len() == names.len() && kept.iter().zip(names).all(|(k, n)| k.name == *n);
         if !same {
             return Err(Outcome::LabError {
@@ -153,6 +171,26 @@ impl Probe<'_> {
             });
         }
         Ok(kept)
+    }
+
+    /// The kept containers as the checks before left them (one stopped, say), or `names`
+    /// started now when no check has asked yet: for the check of a lab that ends them.
+    pub fn kept_as_left(&self, names: &[&str], args: &[&str]) -> Result<Kept<'_>, Outcome> {
+        let mut kept = self.kept.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.is_none() {
+            let started = || -> Result<Vec<Running>, Outcome> {
+                let mut running = Vec::new();
+                for name in names {
+                    running.push(self.start(name, args)?);
+                }
+                Ok(running)
+            };
+            *kept = Some(started());
+        }
+        if let Some(Err(failure)) = &*kept {
+            return Err(failure.clone());
+        }
+        Ok(Kept(kept))
     }
 
     /// Starts a container with `args` as its command and returns once it runs.

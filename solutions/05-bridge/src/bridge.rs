@@ -29,9 +29,13 @@ pub fn ensure_bridge() -> Result<()> {
         bail!("cannot create the bridge {BRIDGE}");
     }
     let gateway = format!("{GATEWAY}/{PREFIX}");
-    // `replace` adds the address, or does nothing when it is there already.
-    run_cmd!(ip addr replace $gateway dev $BRIDGE)?;
-    run_cmd!(ip link set $BRIDGE up)?;
+    // `replace` adds the address, or does nothing when it is there already. Both commands in
+    // one process: `ip -batch -` runs the lines of its input in turn.
+    let commands = format!(
+        "addr replace {gateway} dev {BRIDGE}\n\
+         link set {BRIDGE} up\n"
+    );
+    run_cmd!(echo -n $commands | ip -batch -)?;
     fs::write("/proc/sys/net/ipv4/ip_forward", "1").context("turning on ip_forward")?;
     ensure_rule(
         "nat",
@@ -79,24 +83,25 @@ pub fn release_address(name: &str) -> Result<()> {
 }
 
 /// Runs on the lab host: lays the container's cable, its `eth0` in the container's namespace
-/// and its host end plugged into the bridge and UP (one `ip link set` does both).
+/// and its host end plugged into the bridge and UP: `ip link add` takes `master` and `up` as
+/// `ip link set` does, so one command does it all.
 pub fn attach(pid: Pid) -> Result<()> {
     let host = host_end(pid);
-    run_cmd!(
-        ip link add $host type veth peer name eth0 netns $pid;
-        ip link set $host master $BRIDGE up;
-    )?;
+    run_cmd!(ip link add $host master $BRIDGE up type veth peer name eth0 netns $pid)?;
     Ok(())
 }
 
-/// Runs inside the container's namespaces: `lo` up, `eth0` up with the container's address,
-/// and the default route via the bridge.
+/// Runs inside the container's namespaces: `lo` up, `eth0` up with the container's address
+/// and the MAC made of it, and the default route via the bridge.
 pub fn configure_container(name: &str) -> Result<()> {
-    let address = format!("{}/{PREFIX}", address_of(name)?);
-    // The four `ip` commands in one process: `ip -batch -` runs the lines of its input in
+    let ip = address_of(name)?;
+    let address = format!("{ip}/{PREFIX}");
+    let mac = mac_of(ip);
+    // The five `ip` commands in one process: `ip -batch -` runs the lines of its input in
     // turn (each an `ip` command without the `ip`), and fails at the first that does.
     let commands = format!(
         "link set lo up\n\
+         link set eth0 address {mac}\n\
          addr add {address} dev eth0\n\
          link set eth0 up\n\
          route add default via {GATEWAY}\n"

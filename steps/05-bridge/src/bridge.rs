@@ -48,9 +48,10 @@ pub fn attach(pid: Pid) -> Result<()> {
     todo!("plug container {pid} into {BRIDGE}")
 }
 
-/// Runs inside the container's namespaces: `lo` up, `eth0` up with the container's address,
-/// and the default route via the bridge.
+/// Runs inside the container's namespaces: `lo` up, `eth0` up with the container's address
+/// and the MAC made of it, and the default route via the bridge.
 pub fn configure_container(name: &str) -> Result<()> {
-    // TODO: lo up; eth0 gets address_of(name) with PREFIX and comes up; default via GATEWAY.
+    // TODO: lo up; eth0 gets the MAC mac_of(its address), then address_of(name) with PREFIX,
+    // and comes up; default via GATEWAY.
     todo!("configure the network of container {name}")
 }

@@ -22,6 +22,16 @@ pub use addresses::containers::{BRIDGE, FIRST, GATEWAY, LAST, PREFIX, SUBNET};
 /// neighbour caches still hold the old one, and their traffic through the gateway stalls.
 pub const BRIDGE_MAC: &str = "02:42:0a:00:00:01";
 
+/// The MAC address a container's `eth0` gets, made of its IPv4 address as Docker has long
+/// made them (`02:42` and the address's four bytes; [`BRIDGE_MAC`] is the gateway's): an
+/// address handed on to a new container keeps its MAC, so the neighbour caches of those
+/// that talked to the old one are still right. With a random MAC, they would send to the
+/// old one's for up to a minute.
+pub fn mac_of(address: Ipv4Addr) -> String {
+    let [a, b, c, d] = address.octets();
+    format!("02:42:{a:02x}:{b:02x}:{c:02x}:{d:02x}")
+}
+
 /// The name of the host's end of the container's veth pair: `veth` and the container's PID.
 pub fn host_end(pid: Pid) -> String {
     format!("veth{pid}")

@@ -37,7 +37,7 @@ pub(super) fn bridge(probe: &Probe) -> Verdict {
             ),
         ));
     }
-    for container in running {
+    for container in running.iter() {
         let end = host_end_in(probe, &host, container)?;
         if end.master.as_deref() != Some(BRIDGE) || !end.up {
             return Err(Outcome::failed(

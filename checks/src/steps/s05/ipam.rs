@@ -19,14 +19,14 @@ use std::time::{Duration, Instant};
 pub(super) fn addresses(probe: &Probe) -> Verdict {
     let running = three(probe)?;
     let mut seen: Vec<Ipv4Addr> = Vec::new();
-    for container in running {
+    for container in running.iter() {
         let address = address_of(container)?;
         if seen.contains(&address) {
             return Err(Outcome::failed(
                 "each container has an address of its own",
                 format!(
                     "{address} twice\n{}\n{}",
-                    all_addresses(running),
+                    all_addresses(&running),
                     ipam_view(probe)
                 ),
             ));

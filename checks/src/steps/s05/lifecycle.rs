@@ -5,33 +5,36 @@
 use super::bridge::host_end;
 use super::ipam::{address_of, ipam_view, leases};
 use super::traffic::ping;
-use super::{lab_view, observe, start_all, stop_all, SLEEP, TEARDOWN};
+use super::{lab_view, observe, stop_all, SLEEP, TEARDOWN, THREE};
+use crate::invariants;
 use crate::probe::Probe;
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::HOST_UPLINK;
 use std::net::Ipv4Addr;
 
+/// On [`THREE`] (kept: the checks before it only looked): b stops, a and c stay for the next
+/// check.
 pub(super) fn stop_one(probe: &Probe) -> Verdict {
-    let mut running = start_all(probe, &["a", "b", "c"])?;
+    let mut running = probe.kept(&THREE, SLEEP)?;
     let b = running.remove(1);
+    let name = b.name.clone();
     let host = host_end(probe, &b)?.name;
     let address = address_of(&b)?;
     b.stop()?;
     if !gone(&host) {
         return Err(Outcome::failed(
-            format!("after container b stopped, its host end {host} is gone"),
+            format!("after container {name} stopped, its host end {host} is gone"),
             lab_view(probe),
         ));
     }
     if leases(probe)?.iter().any(|(a, _)| *a == address) {
         return Err(Outcome::failed(
-            format!("after container b stopped, its address {address} is free again"),
+            format!("after container {name} stopped, its address {address} is free again"),
             format!("it is still recorded\n{}", ipam_view(probe)),
         ));
     }
     ping(probe, &running[0], &running[1])?;
-    ping(probe, &running[1], &running[0])?;
-    stop_all(running)
+    ping(probe, &running[1], &running[0])
 }
 
 /// Whether the lab host's link `name` is gone, or goes within [`TEARDOWN`].
@@ -89,13 +92,18 @@ pub(super) fn crash(probe: &Probe) -> Verdict {
     Ok(())
 }
 
+/// Stops what is left of [`THREE`] (all three when it runs alone), then compares the lab host
+/// with the lab as built.
 pub(super) fn cleanup(probe: &Probe) -> Verdict {
-    let start = observe::host()?;
-    let running = start_all(probe, &["a", "b", "c"])?;
-    let mut hosts = Vec::new();
+    let start = invariants::baseline()
+        .cloned()
+        .map_or_else(observe::host, Ok)?;
+    let running = std::mem::take(&mut *probe.kept_as_left(&THREE, SLEEP)?);
     for container in &running {
-        hosts.push(host_end(probe, container)?.name);
+        host_end(probe, container)?;
     }
+    // Every host end the lab has had: those stopped before this check too.
+    let hosts = invariants::veths_seen();
     stop_all(running)?;
     let left = observe::poll(TEARDOWN, || {
         let host = observe::host_network().ok()?;

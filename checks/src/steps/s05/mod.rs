@@ -18,7 +18,7 @@ mod traffic;
 
 use super::observe;
 use crate::catalog::{Check, LIMIT};
-use crate::probe::{stop_all, Probe, Running};
+use crate::probe::{stop_all, Kept, Probe, Running};
 use crate::verdict::Outcome;
 use bridge::bridge;
 use concurrency::concurrent;
@@ -35,22 +35,28 @@ const SLEEP: &[&str] = &["sleep", "30"];
 /// How long the kernel may take to remove a dead container's namespace, and the veth with it.
 const TEARDOWN: Duration = Duration::from_secs(3);
 
-/// The checks that look at the same three containers without changing anything (what
-/// source-address runs inside two of them ends before it returns): one lab runs them in turn,
-/// the containers started once ([`Probe::kept`]).
+/// The checks of the same three containers: one lab runs them in turn (in the order of
+/// [`CHECKS`]), the containers started once ([`Probe::kept`]). The first five only look
+/// (what source-address runs inside two of them ends before it returns). Then stop-one stops
+/// one of them, and cleanup stops the other two and compares the lab host with the lab as
+/// built, as each would in a lab of its own. `checks/tests/together.rs` holds each verdict
+/// equal to the check's alone. (survivors would fit too, but it is the longest: in a lab of
+/// its own it runs beside the others, and the step's checks end sooner.)
 pub const TOGETHER: &[&[&str]] = &[&[
     "addresses",
     "bridge",
     "ping-each-other",
     "source-address",
     "internet",
+    "stop-one",
+    "cleanup",
 ]];
 
 /// The three containers [`TOGETHER`]'s checks share.
 const THREE: [&str; 3] = ["a", "b", "c"];
 
 /// [`THREE`], kept for the other checks of the lab.
-fn three<'p>(probe: &'p Probe) -> Result<&'p [Running], Outcome> {
+fn three<'p>(probe: &'p Probe) -> Result<Kept<'p>, Outcome> {
     probe.kept(&THREE, SLEEP)
 }
 

@@ -102,7 +102,7 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
 }
 
 pub(super) fn internet(probe: &Probe) -> Verdict {
-    for container in three(probe)? {
+    for container in three(probe)?.iter() {
         web(probe, container)?;
     }
     own_traffic_untouched()
