@@ -38,7 +38,7 @@ enum Verb {
         /// Prints the results as JSON.
         #[arg(long)]
         json: bool,
-        /// Labs at once [default: two per core, at most 8].
+        /// Labs at once [default: four per core, at most 8].
         #[arg(long, value_name = "N", value_parser = jobs)]
         jobs: Option<usize>,
         /// Only the checks with these names, comma-separated (in every step given).
@@ -197,10 +197,11 @@ pub fn parse(args: &[String]) -> Result<Request> {
             paths: dirs.paths(false),
             targets,
             json,
-            // Checks mostly wait (for containers, replies, a lock held on purpose): two labs
-            // per core, at most eight at once.
+            // As many labs as the tree's slots allow (four per core, at most eight): a step's
+            // labs then start together instead of in waves, the last one alone on a core,
+            // while other checkers on the same tree still queue for the slots.
             jobs: jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(2, |n| (2 * n.get()).min(8))
+                std::thread::available_parallelism().map_or(4, |n| (4 * n.get()).min(8))
             }),
             only,
             verdicts,

@@ -16,9 +16,9 @@ pub use given::*;
 pub fn ensure_bridge() -> Result<()> {
     // TODO: create the bridge BRIDGE with its own MAC address BRIDGE_MAC (another container
     // starting at the same moment may create it first: "File exists" is then fine), give it
-    // GATEWAY/PREFIX and bring it up; turn on ip_forward; with ensure_rule, the MASQUERADE
-    // rule for SUBNET but not out of BRIDGE, and FORWARD ACCEPT for traffic in from and out
-    // to BRIDGE.
+    // GATEWAY/PREFIX and bring it up; turn on ip_forward; with ensure_rule (or ensure_rules,
+    // all three at once), the MASQUERADE rule for SUBNET but not out of BRIDGE, and FORWARD
+    // ACCEPT for traffic in from and out to BRIDGE.
     todo!("make the bridge {BRIDGE}, forwarding, NAT and the FORWARD rules")
 }
 

@@ -115,13 +115,52 @@ pub fn address_of(name: &str) -> Result<Ipv4Addr> {
 /// one step under a lock (`$NETLAB_STATE/rules.lock`): two containers starting at the same
 /// moment would otherwise both see the rule missing and both add it.
 pub fn ensure_rule(table: &str, rule: &str) -> Result<()> {
+    let _lock = lock_rules()?;
+    check_or_add(table, rule)
+}
+
+/// [`ensure_rule`] for several `(table, rule)` at once. Every container after the first finds
+/// them all there: one `iptables-restore --noflush` of their `-C` lines says so in one
+/// process (it changes nothing, and fails if one is missing); only then is each checked, and
+/// added if missing, in turn.
+pub fn ensure_rules(rules: &[(&str, &str)]) -> Result<()> {
+    let _lock = lock_rules()?;
+    let mut tables: Vec<&str> = Vec::new();
+    for (table, _) in rules {
+        if !tables.contains(table) {
+            tables.push(table);
+        }
+    }
+    let mut script = String::new();
+    for table in tables {
+        script.push_str(&format!("*{table}\n"));
+        for (_, rule) in rules.iter().filter(|(t, _)| *t == table) {
+            script.push_str(&format!("-C {rule}\n"));
+        }
+        script.push_str("COMMIT\n");
+    }
+    if run_cmd!(echo -n $script | iptables-restore -w --noflush 2>/dev/null).is_ok() {
+        return Ok(());
+    }
+    for (table, rule) in rules {
+        check_or_add(table, rule)?;
+    }
+    Ok(())
+}
+
+/// The lock of the rules' check-then-add (`$NETLAB_STATE/rules.lock`), held until dropped.
+fn lock_rules() -> Result<Flock<File>> {
     let state = std::env::var_os(container::protocol::env::STATE)
         .context("NETLAB_STATE is not set: step binaries run inside the lab")?;
     let file = File::create(PathBuf::from(state).join("rules.lock"))
         .context("opening the rules' lock file")?;
-    let _lock = Flock::lock(file, FlockArg::LockExclusive)
+    Flock::lock(file, FlockArg::LockExclusive)
         .map_err(|(_, e)| e)
-        .context("locking the rules")?;
+        .context("locking the rules")
+}
+
+/// `iptables -C`, then `-A` if the rule is missing (under [`lock_rules`]).
+fn check_or_add(table: &str, rule: &str) -> Result<()> {
     let words: Vec<&str> = rule.split_whitespace().collect();
     let rule = &words;
     if run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_err() {
