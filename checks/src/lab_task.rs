@@ -62,8 +62,9 @@ pub fn run(paths: LabPaths, ids: &str, binary: PathBuf) -> Result<()> {
             outcome = failure;
         }
         // A base root filesystem broken while the check ran (a file deleted, the folder
-        // removed) fails containers whatever the code: that is the lab's failure.
-        if !matches!(outcome, Outcome::Passed | Outcome::LabError { .. }) {
+        // removed) fails containers whatever the code: that is the lab's failure. A pass is
+        // no verdict either then (a container that never started changed nothing).
+        if !matches!(outcome, Outcome::LabError { .. }) {
             let rootfs = &lab.paths().rootfs;
             if let Some(what) = container::base_incomplete(rootfs) {
                 outcome = Outcome::LabError {
