@@ -78,21 +78,6 @@ fn is_finished(line: &[u8]) -> bool {
     plain.trim_start().starts_with("Finished ")
 }
 
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn finished_is_known_with_and_without_colours() {
-        assert!(super::is_finished(
-            b"    Finished `dev` profile [unoptimized + debuginfo] target(s) in 0.20s"
-        ));
-        assert!(super::is_finished(
-            b"\x1b[1m\x1b[92m    Finished\x1b[0m `dev` profile [unoptimized] target(s) in 0.2s"
-        ));
-        assert!(!super::is_finished(b"   Compiling checks v0.1.0"));
-        assert!(!super::is_finished(b"warning: Finished is a word"));
-    }
-}
-
 /// The Go source of the CNI driver the checks and step 09's runtime drive CNI plugins with
 /// (through libcni), relative to the workspace root.
 pub const CNI_DRIVER_SOURCE: &str = "checks/cni-driver";
@@ -161,3 +146,18 @@ pub fn cni_driver(paths: &crate::workspace::Paths, required: bool) -> Result<()>
 const GOCODE: &str = "/usr/share/gocode";
 /// libcni in [`GOCODE`].
 const LIBCNI: &str = "/usr/share/gocode/src/github.com/containernetworking/cni/libcni";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finished_is_known_with_and_without_colours() {
+        assert!(super::is_finished(
+            b"    Finished `dev` profile [unoptimized + debuginfo] target(s) in 0.20s"
+        ));
+        assert!(super::is_finished(
+            b"\x1b[1m\x1b[92m    Finished\x1b[0m `dev` profile [unoptimized] target(s) in 0.2s"
+        ));
+        assert!(!super::is_finished(b"   Compiling checks v0.1.0"));
+        assert!(!super::is_finished(b"warning: Finished is a word"));
+    }
+}
