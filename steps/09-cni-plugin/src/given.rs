@@ -446,8 +446,14 @@ pub fn write_lists() -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for (name, list) in lists {
         let path = dir.join(name);
+        // A file of its own (O_EXCL), renamed over: another run may write the same list.
         let partial = dir.join(format!(".{name}.{}", std::process::id()));
-        fs::write(&partial, list.to_string())
+        let _ = fs::remove_file(&partial);
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&partial)
+            .and_then(|mut f| f.write_all(list.to_string().as_bytes()))
             .with_context(|| format!("writing {}", partial.display()))?;
         fs::rename(&partial, &path).with_context(|| format!("placing {}", path.display()))?;
         paths.push(path);
