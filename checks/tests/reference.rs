@@ -654,3 +654,41 @@ const ALLOWED_06: &[(&str, &str)] = &[
     ("filter: -A CNI-ADMIN -o netlab0 -m conntrack --ctstate DNAT -j ACCEPT", "cni06: published (DNATed) connections pass FORWARD"),
     ("after filter: -A CNI-ADMIN -o netlab0 -m conntrack --ctstate DNAT -j ACCEPT", "cni06: the shared rule stays"),
 ];
+
+/// Step 09's control: the reference `bridge` plugin in the learner's place, in the same list
+/// and the same runtime (`cni09`). Every check gives the same verdict as for the solution
+/// except these, where the reference plugin (containernetworking-plugins 1.1.1) differs on
+/// purpose, each for its reason:
+const STEP_09_DIFFERENCES: &[(&str, &str)] = &[
+    // Its VERSION lists 0.1.0 to 1.0.0: no spec 1.1.
+    ("09.version", "no 1.1.0 in supportedVersions"),
+    // It ignores prevResult: loopback's lo is not in its result.
+    (
+        "09.chained",
+        "a result of its own, without prevResult's interfaces",
+    ),
+    // `ipam` is optional for bridge (an L2-only attachment): no error 7 without it.
+    (
+        "09.error-codes",
+        "a configuration without ipam is valid for bridge",
+    ),
+    // Without 1.1.0 the runtime sends it no GC, and host-local 1.1.1 has none.
+    ("09.gc-reboot", "no GC: the leases stay"),
+    // Without 1.1.0 the runtime sends it no STATUS.
+    ("09.status", "no STATUS"),
+];
+
+#[test]
+fn the_cni_reference_bridge_plugin_gives_step_09_the_same_verdicts_but_the_listed_ones() {
+    require_plugins();
+    let reference = reference_of("09");
+    let step = common::step("09");
+    let ran = check(&[paths().target_arg("09", &reference)]);
+    let seen = entries(&ran.stdout);
+    assert_eq!(seen.len(), step.checks.len(), "{}", ran.describe());
+    for entry in seen {
+        let differs = STEP_09_DIFFERENCES.iter().any(|(id, _)| *id == entry.id);
+        let expected = if differs { "FAIL" } else { "PASS" };
+        assert_eq!(entry.tag, expected, "{}:\n{}", entry.id, ran.describe());
+    }
+}

@@ -28,6 +28,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 pub use cli::clap_error_line;
+/// The panic report of the step binaries (a `todo!()` as one `not implemented yet` line), for
+/// a step binary that is also another program (step 09's CNI plugin).
+pub use hooks::install_panic_report;
 pub use nix::sched::CloneFlags;
 pub use nix::unistd::Pid;
 pub use ports::{Port, Protocol};

@@ -78,6 +78,75 @@ fn is_finished(line: &[u8]) -> bool {
     plain.trim_start().starts_with("Finished ")
 }
 
+/// The Go source of the CNI driver the checks and step 09's runtime drive CNI plugins with
+/// (through libcni), relative to the workspace root.
+pub const CNI_DRIVER_SOURCE: &str = "checks/cni-driver";
+
+/// Where the CNI driver is built: beside the rootfs (`target/netlab/cni-driver`), where step
+/// 09's runtime and checks look for it.
+pub fn cni_driver_path(paths: &crate::workspace::Paths) -> std::path::PathBuf {
+    paths.target.join("netlab").join("cni-driver")
+}
+
+/// Builds the CNI driver (`checks/cni-driver/main.go`, over Debian's libcni) when it is
+/// missing or older than its source: offline (GOPATH mode, Debian's Go sources only, no
+/// module proxy), its build cache inside `target`. Without Go or libcni, says which package
+/// is missing in one line: an error when `required` (step 09 is checked), else a warning.
+pub fn cni_driver(paths: &crate::workspace::Paths, required: bool) -> Result<()> {
+    let source = paths.root.join(CNI_DRIVER_SOURCE);
+    let main = source.join("main.go");
+    let output = cni_driver_path(paths);
+    let newer = |a: &std::path::Path, b: &std::path::Path| -> bool {
+        let time = |p: &std::path::Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        matches!((time(a), time(b)), (Some(a), Some(b)) if a >= b)
+    };
+    if newer(&output, &main) {
+        return Ok(());
+    }
+    let missing = if which::which("go").is_err() {
+        Some("go is missing: install golang-go (scripts/install-deps --dev)")
+    } else if !std::path::Path::new(LIBCNI).is_dir() {
+        Some("libcni's sources are missing: install golang-github-appc-cni-dev (scripts/install-deps --dev)")
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        if required {
+            bail!("cannot build the CNI driver that step 09's checks use: {why}");
+        }
+        eprintln!("netlab: the CNI driver is not built ({why}); step 09 cannot be checked");
+        return Ok(());
+    }
+    let dir = output.parent().context("target/netlab")?;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let partial = dir.join(format!("cni-driver.partial.{}", std::process::id()));
+    let status = Command::new("go")
+        .args(["build", "-trimpath", "-o"])
+        .arg(&partial)
+        .arg(".")
+        .current_dir(&source)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", GOCODE)
+        .env("GOCACHE", paths.target.join("netlab").join("gocache"))
+        .env("GOPROXY", "off")
+        .env("GOFLAGS", "")
+        .env("GOTOOLCHAIN", "local")
+        .stdin(Stdio::null())
+        .status()
+        .context("running go build for the CNI driver")?;
+    if !status.success() {
+        let _ = std::fs::remove_file(&partial);
+        bail!("building the CNI driver ({CNI_DRIVER_SOURCE}) failed ({status}): go's messages are above");
+    }
+    std::fs::rename(&partial, &output)
+        .with_context(|| format!("moving the CNI driver to {}", output.display()))
+}
+
+/// Debian's Go sources (golang-github-appc-cni-dev installs libcni there).
+const GOCODE: &str = "/usr/share/gocode";
+/// libcni in [`GOCODE`].
+const LIBCNI: &str = "/usr/share/gocode/src/github.com/containernetworking/cni/libcni";
+
 #[cfg(test)]
 mod tests {
     #[test]

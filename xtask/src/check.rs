@@ -49,6 +49,8 @@ pub fn prepare(paths: &Paths, steps: &[Step], options: Options) -> Result<Comman
         build::packages(&packages)?;
     }
     rootfs::ensure(paths)?;
+    // Step 09's checks drive CNI plugins through libcni: its Go driver, built once.
+    build::cni_driver(paths, steps.iter().any(|s| s.checks == "09"))?;
     let mut checker_args: Vec<String> = Vec::new();
     if !options.solution {
         let file = verdicts_file(paths);

@@ -9,6 +9,7 @@ pub fn main(args: cli::Test) -> Result<ExitCode> {
     let paths = Paths::new();
     build::workspace()?;
     rootfs::ensure(&paths)?;
+    build::cni_driver(&paths, false)?;
     let status = build::cargo()
         .args(["test", "--workspace"])
         .args(&args.cargo_args)

@@ -125,6 +125,8 @@ fn host_findings(paths: &Paths) -> Vec<Finding> {
             Some(&["--version"]),
             "sudo apt-get install runc (or scripts/install-deps)",
         ),
+        // Step 09's CNI driver is built from Debian's libcni with Go.
+        tools::go_libcni(),
         kernel::user_namespaces(),
     ];
     findings.extend(kernel::modules());

@@ -109,6 +109,34 @@ pub fn wget_timeout_crashes(busybox: &std::path::Path) -> bool {
         .is_ok_and(|status| status.signal().is_some())
 }
 
+/// Go and Debian's libcni sources, which step 09's CNI driver is built from: one line when
+/// either is missing (a warning: only step 09 needs them).
+pub fn go_libcni() -> Finding {
+    const LIBCNI: &str = "/usr/share/gocode/src/github.com/containernetworking/cni/libcni";
+    let fix = "install them: sudo apt-get install golang-go golang-github-appc-cni-dev \
+               containernetworking-plugins (or scripts/install-deps)";
+    let go = find("go");
+    let libcni = std::path::Path::new(LIBCNI).is_dir();
+    match (go, libcni) {
+        (Some(go), true) => Finding::ok("go/libcni", format!("{} and {LIBCNI}", go.display())),
+        (go, libcni) => {
+            let mut missing = Vec::new();
+            if go.is_none() {
+                missing.push("go is not installed");
+            }
+            if !libcni {
+                missing.push("libcni's sources are not installed");
+            }
+            Finding::new(
+                "go/libcni",
+                Status::Warn,
+                format!("{} (step 09 cannot be checked)", missing.join(", ")),
+                fix,
+            )
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

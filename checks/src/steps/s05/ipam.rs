@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::thread;
 use std::time::{Duration, Instant};
 
-pub(super) fn addresses(probe: &Probe) -> Verdict {
+pub(crate) fn addresses(probe: &Probe) -> Verdict {
     let running = three(probe)?;
     let mut seen: Vec<Ipv4Addr> = Vec::new();
     for container in running.iter() {

@@ -9,12 +9,12 @@
 
 mod bridge;
 mod concurrency;
-mod ipam;
+pub(crate) mod ipam;
 mod lifecycle;
 mod lock;
 mod survivors;
 mod tracer;
-mod traffic;
+pub(crate) mod traffic;
 
 use super::observe;
 use crate::catalog::{Check, LIMIT};

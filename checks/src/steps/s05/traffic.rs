@@ -23,7 +23,7 @@ const OTHER_HOST_ADDR: Ipv4Addr = Ipv4Addr::new(198, 51, 100, 3);
 /// The port of the container-to-container TCP check.
 const PORT: &str = "7000";
 
-pub(super) fn ping_each_other(probe: &Probe) -> Verdict {
+pub(crate) fn ping_each_other(probe: &Probe) -> Verdict {
     let running = three(probe)?;
     for (from, to) in [(0, 1), (1, 0), (1, 2), (2, 0)] {
         ping(probe, &running[from], &running[to])?;
@@ -101,7 +101,7 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
     Ok(())
 }
 
-pub(super) fn internet(probe: &Probe) -> Verdict {
+pub(crate) fn internet(probe: &Probe) -> Verdict {
     for container in three(probe)?.iter() {
         web(probe, container)?;
     }

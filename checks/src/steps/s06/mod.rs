@@ -186,7 +186,7 @@ pub const CHECKS: &[Check] = &[
 /// `-p 8080:80`, the publication most checks use.
 const WEB: &[&str] = &["-p", "8080:80"];
 
-fn from_internet(probe: &Probe) -> Verdict {
+pub(crate) fn from_internet(probe: &Probe) -> Verdict {
     let web = serve(probe, "web", WEB)?;
     internet_gets(probe, 8080, "web")?;
     stop_all(vec![web])
