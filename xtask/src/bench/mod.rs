@@ -20,6 +20,7 @@ pub fn main(args: cli::Bench) -> Result<ExitCode> {
     // The step first: a step that does not exist is refused before anything is built.
     let steps = selected(&paths, args.step.as_deref())?;
     build::workspace()?;
+    build::cni_driver(&paths, steps.iter().any(|s| s.checks == "09"))?;
     rootfs::ensure(&paths)?;
     let checker = paths.binary("checker");
     let common = [
