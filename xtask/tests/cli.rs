@@ -299,8 +299,9 @@ fn run_takes_only_the_options_the_step_declares() {
         .map(|s| s.id.as_str())
         .collect();
     let only = match takers.as_slice() {
+        [] => panic!("no step takes -p"),
         [one] => format!("only step {one}'s do"),
-        _ => panic!("the message below names one step that takes -p: {takers:?}"),
+        [rest @ .., last] => format!("only steps {} and {last}'s do", rest.join(", ")),
     };
     // Refused before anything is built: there is no cargo to build with.
     assert_cmd::cargo::cargo_bin_cmd!("xtask")
