@@ -95,6 +95,12 @@ fn seed(target: &Path, scratch_target: &Path) {
         return;
     }
     std::fs::create_dir_all(&debug).expect("the scratch target");
+    // Step 09's lesson drives its plugin through the CNI driver, built into target/netlab.
+    let driver = target.join("netlab/cni-driver");
+    if driver.exists() {
+        std::fs::create_dir_all(scratch_target.join("netlab")).expect("the scratch netlab");
+        std::fs::copy(&driver, scratch_target.join("netlab/cni-driver")).expect("the driver");
+    }
     for part in ["deps", "build", ".fingerprint"] {
         let status = Command::new("cp")
             .arg("-al")
