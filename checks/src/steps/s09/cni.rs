@@ -46,6 +46,16 @@ impl Answer {
         )
     }
 
+    /// Whether the driver sent the command (GC, STATUS) to the plugin `netlab`: it sends
+    /// them only to plugins whose VERSION lists 1.1.0.
+    pub fn called_netlab(&self) -> bool {
+        self.json["called"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c == NETWORK)
+    }
+
     /// The spec's error code of a failed answer.
     pub fn code(&self) -> Option<u64> {
         if self.ok {

@@ -367,12 +367,7 @@ pub(super) fn gc_reboot(probe: &Probe) -> Verdict {
     must("ADD of x", cni.add("x", &x.path)?, &cni)?;
     must("ADD of y", cni.add("y", &y.path)?, &cni)?;
     let answer = must("GC with y/eth0 the only valid attachment", cni.gc(&["y/eth0"])?, &cni)?;
-    let called = answer.json["called"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c == "netlab");
-    if !called {
+    if !answer.called_netlab() {
         return Err(Outcome::failed(
             "the runtime sends GC to the plugin (its VERSION lists 1.1.0)",
             answer.shown(),
@@ -402,12 +397,7 @@ pub(super) fn gc_reboot(probe: &Probe) -> Verdict {
 pub(super) fn status(probe: &Probe) -> Verdict {
     let cni = Cni::new(probe)?;
     let answer = must("STATUS with host-local in CNI_PATH", cni.status(&cni.bin)?, &cni)?;
-    let called = answer.json["called"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| c == "netlab");
-    if !called {
+    if !answer.called_netlab() {
         return Err(Outcome::failed(
             "the runtime sends STATUS to the plugin (its VERSION lists 1.1.0)",
             answer.shown(),
