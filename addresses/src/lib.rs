@@ -80,6 +80,49 @@ pub fn real_nameservers_resolv_conf() -> String {
     )
 }
 
+/// Step 10's routed containers (as Calico routes its pods): no bridge and no shared subnet on
+/// any link. Each container holds one /32 from the pool, its default route points at a
+/// link-local gateway that no interface holds, and the host has one /32 route per container.
+pub mod routed {
+    use std::net::Ipv4Addr;
+
+    /// The pool the containers' /32 addresses come from (no link carries it as a subnet).
+    pub const POOL: &str = "10.0.1.0/24";
+    pub const NETWORK: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 0);
+    pub const POOL_PREFIX: u8 = 24;
+    /// Every container's address is a host address: prefix length 32.
+    pub const PREFIX: u8 = 32;
+    /// The first and last address a container may get.
+    pub const FIRST: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 2);
+    pub const LAST: Ipv4Addr = Ipv4Addr::new(10, 0, 1, 254);
+    /// The containers' gateway, Calico's: a link-local address nobody holds. The host end of
+    /// each cable answers ARP for it (proxy ARP) with its own MAC.
+    pub const GATEWAY: Ipv4Addr = Ipv4Addr::new(169, 254, 1, 1);
+
+    /// Whether `address` is in the pool.
+    pub fn in_pool(address: Ipv4Addr) -> bool {
+        let mask = u32::MAX << (32 - u32::from(POOL_PREFIX));
+        u32::from(address) & mask == u32::from(NETWORK)
+    }
+
+    /// Whether `address` may be given to a container: from [`FIRST`] to [`LAST`].
+    pub fn assignable(address: Ipv4Addr) -> bool {
+        (u32::from(FIRST)..=u32::from(LAST)).contains(&u32::from(address))
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_pool_is_consistent() {
+            assert_eq!(POOL, format!("{NETWORK}/{POOL_PREFIX}"));
+            assert!(in_pool(FIRST) && in_pool(LAST) && assignable(FIRST) && assignable(LAST));
+            assert!(!in_pool(GATEWAY) && !in_pool(super::super::containers::GATEWAY));
+        }
+    }
+}
+
 /// The containers' network: the bridge (or, in steps 02-04, the host end of the one cable),
 /// its address, and the subnet the containers' addresses come from.
 pub mod containers {

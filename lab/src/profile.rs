@@ -25,16 +25,20 @@ pub enum Profile {
     /// As `Fresh`, but the host's resolv.conf names real nameservers only (203.0.113.54 and
     /// 203.0.113.53): a container keeps them, and needs no fallback.
     RealNameservers,
+    /// As `Fresh`, but the host has no default route (an isolated host, or one whose uplink
+    /// waits for DHCP): nothing routes 169.254.1.1, so proxy ARP does not answer for it.
+    NoDefaultRoute,
 }
 
 impl Profile {
     /// Every profile, for help texts.
-    pub const ALL: [Profile; 5] = [
+    pub const ALL: [Profile; 6] = [
         Profile::Fresh,
         Profile::DockerHost,
         Profile::StubResolverOnly,
         Profile::DnsmasqHost,
         Profile::RealNameservers,
+        Profile::NoDefaultRoute,
     ];
 
     /// The profile's name on command lines.
@@ -45,6 +49,7 @@ impl Profile {
             Profile::StubResolverOnly => "stub-resolver-only",
             Profile::DnsmasqHost => "dnsmasq-host",
             Profile::RealNameservers => "real-nameservers",
+            Profile::NoDefaultRoute => "no-default-route",
         }
     }
 
@@ -69,7 +74,9 @@ impl Profile {
             Profile::StubResolverOnly => addresses::stub_only_resolv_conf(),
             Profile::DnsmasqHost => addresses::dnsmasq_resolv_conf(),
             Profile::RealNameservers => addresses::real_nameservers_resolv_conf(),
-            Profile::Fresh | Profile::DockerHost => addresses::host_resolv_conf(),
+            Profile::Fresh | Profile::DockerHost | Profile::NoDefaultRoute => {
+                addresses::host_resolv_conf()
+            }
         }
     }
 
@@ -80,6 +87,9 @@ impl Profile {
             Profile::DockerHost => "DROP",
             _ => "ACCEPT",
         };
+        if self == Profile::NoDefaultRoute {
+            netcmd::run("ip", &["route", "del", "default"])?;
+        }
         foreign::apply(forward_policy)
     }
 }

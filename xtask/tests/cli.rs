@@ -339,8 +339,8 @@ fn an_unknown_profile_is_refused_before_anything_is_built() {
             .args(["run", "01", "--profile", "nonsense"])
             .env("CARGO", "/nonexistent/cargo")
             .env("CARGO_TARGET_DIR", &target),
-        "--profile takes fresh, docker-host, stub-resolver-only, dnsmasq-host or \
-         real-nameservers, not 'nonsense' (cargo xtask run --help)",
+        "--profile takes fresh, docker-host, stub-resolver-only, dnsmasq-host, \
+         real-nameservers or no-default-route, not 'nonsense' (cargo xtask run --help)",
     );
     assert!(!target.exists(), "nothing was built or prepared");
 }

@@ -30,11 +30,13 @@ check_sets! {
     "07" => s07,
     "08" => s08,
     "09" => s09,
+    "10" => s10,
 }
 
 #[cfg(test)]
 mod tests {
     use lab::addresses::containers::{FIRST, FIRST_CIDR, GATEWAY, GATEWAY_CIDR, LAST, SUBNET};
+    use lab::addresses::routed;
 
     /// The titles are constant text: every container address they name is one of the plan's.
     #[test]
@@ -46,6 +48,7 @@ mod tests {
             LAST.to_string(),
             GATEWAY_CIDR.to_string(),
             FIRST_CIDR.to_string(),
+            routed::POOL.to_string(),
         ];
         for (set, checks) in super::SETS {
             for check in *checks {

@@ -61,7 +61,7 @@ pub(super) fn bridge(probe: &Probe) -> Verdict {
 
 /// The lab host's end of the container's veth: the one whose other end is the container's
 /// eth0 (found by ifindex, not by name).
-pub(super) fn host_end(probe: &Probe, container: &Running) -> Result<Link, Outcome> {
+pub(crate) fn host_end(probe: &Probe, container: &Running) -> Result<Link, Outcome> {
     host_end_in(probe, &observe::host_network()?, container)
 }
 

@@ -11,14 +11,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// How many containers start at the same moment in `concurrent`.
-const AT_ONCE: usize = 8;
+pub(crate) const AT_ONCE: usize = 8;
 
 pub(super) fn concurrent(probe: &Probe) -> Verdict {
     let mut starting: Vec<Starting> = Vec::new();
     for i in 1..=AT_ONCE {
         starting.push(probe.spawn(&format!("c{i}"), &[], SLEEP)?);
     }
-    let running = all_running(probe, starting)?;
+    let running = all_running(starting, || ipam_view(probe))?;
     let mut seen: Vec<(Ipv4Addr, String)> = Vec::new();
     for container in &running {
         let address = eth0_address(&observe::inside(container)?);
@@ -58,8 +58,11 @@ pub(super) fn concurrent(probe: &Probe) -> Verdict {
 
 /// Waits until every one of `starting` runs; one ending first is a failure. Hung means no
 /// container has started for [`START_LIMIT`]: containers that take turns (a lock, a busy
-/// machine) are progress, not a hang.
-fn all_running(probe: &Probe, starting: Vec<Starting>) -> Result<Vec<Running>, Outcome> {
+/// machine) are progress, not a hang. `records` shows the allocator's records, for reports.
+pub(crate) fn all_running(
+    starting: Vec<Starting>,
+    records: impl Fn() -> String,
+) -> Result<Vec<Running>, Outcome> {
     let mut deadline = Instant::now() + START_LIMIT;
     let mut waiting: Vec<Option<Starting>> = starting.into_iter().map(Some).collect();
     let mut running: Vec<Option<Running>> = waiting.iter().map(|_| None).collect();
@@ -76,7 +79,7 @@ fn all_running(probe: &Probe, starting: Vec<Starting>) -> Result<Vec<Running>, O
                     format!(
                         "container {name} ended at once:\n{}\n{}",
                         finished.output(),
-                        ipam_view(probe)
+                        records()
                     ),
                 ));
             }

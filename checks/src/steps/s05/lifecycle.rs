@@ -38,7 +38,7 @@ pub(super) fn stop_one(probe: &Probe) -> Verdict {
 }
 
 /// Whether the lab host's link `name` is gone, or goes within [`TEARDOWN`].
-pub(super) fn gone(name: &str) -> bool {
+pub(crate) fn gone(name: &str) -> bool {
     observe::poll(TEARDOWN, || {
         let host = observe::host_network().ok()?;
         host.link(name).is_none().then_some(())

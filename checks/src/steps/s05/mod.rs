@@ -7,10 +7,10 @@
 //! naming one), and the checks that need other allocations make them with the learner's own
 //! code.
 
-mod bridge;
-mod concurrency;
+pub(crate) mod bridge;
+pub(crate) mod concurrency;
 pub(crate) mod ipam;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod lock;
 mod survivors;
 mod tracer;
@@ -185,7 +185,7 @@ fn start_all(probe: &Probe, names: &[&str]) -> Result<Vec<Running>, Outcome> {
 
 /// For failures: the lab host's links, then the diagram of the whole lab (namespaces, cables,
 /// bridge ports, routes, NAT), as `cargo xtask show` draws it.
-fn lab_view(probe: &Probe) -> String {
+pub(crate) fn lab_view(probe: &Probe) -> String {
     format!(
         "{}\n{}",
         observe::or_error(

@@ -35,6 +35,20 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
     let running = three(probe)?;
     let (a, b) = (&running[0], &running[1]);
     let (from, to) = (address_of(a)?, address_of(b)?);
+    let between = Packet::tcp(from, to, 7000).iif(BRIDGE).oif(BRIDGE);
+    arrives_from_own_address(a, b, (from, to), &between, &format!("on {BRIDGE}"))
+}
+
+/// A TCP connection from container `a` to container `b` (their addresses `from` and `to`)
+/// arrives from `from`: nothing between them is masqueraded. `between` is that packet on the
+/// lab host, for the report; `path` says how it goes there ("on netlab0").
+pub(crate) fn arrives_from_own_address(
+    a: &Running,
+    b: &Running,
+    (from, to): (Ipv4Addr, Ipv4Addr),
+    between: &Packet,
+    path: &str,
+) -> Verdict {
     // Busybox's nc ends when its input does, and when its peer's end closes: each input is a
     // pipe held here, closed once the connection has been seen. `timeout` ends them anyway
     // if it never is (a failure).
@@ -65,16 +79,15 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
     });
     let expected = format!(
         "a TCP connection from container a ({from}) to container b ({to}:{PORT}) arrives from \
-         {from}: traffic between two containers on {BRIDGE} is not masqueraded"
+         {from}: traffic between two containers {path} is not masqueraded"
     );
-    let between = Packet::tcp(from, to, 7000).iif(BRIDGE).oif(BRIDGE);
     match peer {
         None => {
             return Err(Outcome::failed(
                 expected,
                 format!(
                     "no connection arrived within 4 s\n{}",
-                    nat_report(&between)
+                    nat_report(between)
                 ),
             ))
         }
@@ -85,10 +98,12 @@ pub(super) fn source_address(probe: &Probe) -> Verdict {
                     "container b saw the connection come from {peer}{}\n{}",
                     if peer == GATEWAY.to_string() {
                         " (the bridge's address: MASQUERADE rewrote it)"
+                    } else if peer == HOST_ADDR.to_string() {
+                        " (the lab host's address: MASQUERADE rewrote it)"
                     } else {
                         ""
                     },
-                    nat_report(&between)
+                    nat_report(between)
                 ),
             ))
         }
@@ -110,7 +125,7 @@ pub(crate) fn internet(probe: &Probe) -> Verdict {
 
 /// A negative probe: what the lab host sends from another of its addresses (a host has
 /// several) keeps its source address; the containers' NAT is for their subnet alone.
-fn own_traffic_untouched() -> Verdict {
+pub(crate) fn own_traffic_untouched() -> Verdict {
     let host = observe::host()?;
     let own = Packet::tcp(OTHER_HOST_ADDR, WEB_ADDR, 80).oif(HOST_UPLINK);
     let rules = observe::snat_rules(&host, &own);
@@ -174,15 +189,18 @@ fn ping_address(probe: &Probe, from: &Running, target: Ipv4Addr, whom: &str) -> 
 
 /// wget of the lab's web page from inside `container`; the server must see the lab host.
 pub(super) fn web(probe: &Probe, container: &Running) -> Verdict {
+    web_via(probe, container, source_of(container), BRIDGE)
+}
+
+/// [`web`] from `container`, whose address is `source` and whose packets reach the lab host
+/// on `iif` (for the report).
+pub(crate) fn web_via(probe: &Probe, container: &Running, source: Ipv4Addr, iif: &str) -> Verdict {
     let url = format!("http://{WEB_ADDR}/");
     let wget = container.exec("timeout", &["5", "wget", "-qO-", &url])?;
     let page = String::from_utf8_lossy(&wget.stdout).into_owned();
     let client = lab::web::client_of(&page).map(str::to_string);
     if !wget.status.success() || client != Some(HOST_ADDR.to_string()) {
-        let source = source_of(container);
-        let out = Packet::tcp(source, WEB_ADDR, 80)
-            .iif(BRIDGE)
-            .oif(HOST_UPLINK);
+        let out = Packet::tcp(source, WEB_ADDR, 80).iif(iif).oif(HOST_UPLINK);
         return Err(Outcome::failed(
             format!(
                 "wget -qO- {url} in container {} gets the page, and the server names the client \
@@ -220,12 +238,13 @@ fn nat_report(packet: &Packet) -> String {
     }))
 }
 
-fn policy_is_drop(when: &str) -> Verdict {
+pub(crate) fn policy_is_drop(when: &str) -> Verdict {
     let host = observe::host()?;
     if !observe::forward_policy_is_drop(&host) {
         return Err(Outcome::failed(
             format!(
-                "the FORWARD policy stays DROP {when}: explicit ACCEPT rules for {BRIDGE}, \
+                "the FORWARD policy stays DROP {when}: explicit ACCEPT rules for the containers' \
+                 traffic, \
                  never a change of policy"
             ),
             observe::forward_chains(&host),

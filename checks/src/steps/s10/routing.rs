@@ -1,0 +1,337 @@
+//! The routed model itself: a /32 per container and its default route via 169.254.1.1, no
+//! bridge, a host route per container, and the host ends answering ARP for the gateway.
+
+use super::{address_of, ends, eth0_address, lab_view, observe, pool_host_routes, three, SLEEP};
+use crate::invariants;
+use crate::probe::{Probe, Running};
+use crate::verdict::{Outcome, Verdict};
+use lab::addresses::routed::{in_pool, GATEWAY, POOL};
+use lab::addresses::HOST_UPLINK;
+use serde_json::Value;
+use std::net::IpAddr;
+use std::time::Duration;
+
+pub(super) fn addresses(probe: &Probe) -> Verdict {
+    let running = three(probe)?;
+    let mut seen = Vec::new();
+    for container in running.iter() {
+        let address = address_of(container)?;
+        let inside = observe::inside(container)?;
+        if seen.contains(&address) {
+            return Err(Outcome::failed(
+                "each container has an address of its own",
+                format!("{address} twice\n{}", super::records_view(probe)),
+            ));
+        }
+        seen.push(address);
+        let wider: Vec<String> = inside
+            .links
+            .iter()
+            .flat_map(|l| l.addrs.iter().map(move |a| (l, a)))
+            .filter(|(_, (a, len))| in_pool(*a) && *len < 32)
+            .map(|(l, (a, len))| format!("{a}/{len} on {}", l.name))
+            .collect();
+        if !wider.is_empty() {
+            return Err(Outcome::failed(
+                format!(
+                    "container {} holds its address as a /32 only: a wider prefix puts the \
+                     other containers on eth0's link, where nobody answers for them",
+                    container.name
+                ),
+                format!(
+                    "{}\n{}",
+                    wider.join(", "),
+                    observe::links_view("in its namespace", &inside)
+                ),
+            ));
+        }
+        let lo = container.exec("ping", &["-c", "1", "-W", "1", "127.0.0.1"])?;
+        if !lo.status.success() {
+            return Err(Outcome::failed(
+                format!(
+                    "container {} reaches itself on 127.0.0.1: its loopback lo is UP",
+                    container.name
+                ),
+                format!(
+                    "container# ping -c1 -W1 127.0.0.1\n{}\n{}",
+                    observe::text(&lo),
+                    observe::links_view("in its namespace", &inside)
+                ),
+            ));
+        }
+        let default = inside.routes.iter().find(|r| r.is_default());
+        let right = default.is_some_and(|r| {
+            r.via == Some(IpAddr::V4(GATEWAY)) && r.dev.as_deref() == Some("eth0")
+        });
+        if !right {
+            return Err(Outcome::failed(
+                format!(
+                    "container {} has a default route via {GATEWAY} dev eth0",
+                    container.name
+                ),
+                observe::routes_view("in its namespace: routes", &inside),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn no_bridge(probe: &Probe) -> Verdict {
+    let running = three(probe)?;
+    let host = observe::host_network()?;
+    let before: Vec<&str> = invariants::baseline()
+        .map(|b| b.links.iter().map(|l| l.name.as_str()).collect())
+        .unwrap_or_default();
+    let bridges: Vec<&str> = host
+        .links
+        .iter()
+        .filter(|l| l.kind == "bridge" && !before.contains(&l.name.as_str()))
+        .map(|l| l.name.as_str())
+        .collect();
+    if !bridges.is_empty() {
+        return Err(Outcome::failed(
+            "the lab host has no bridge of the step's: each container's cable ends on the host \
+             alone, and the host routes between them",
+            format!("bridges: {}\n{}", bridges.join(", "), lab_view(probe)),
+        ));
+    }
+    for (address, end) in ends(probe, running.iter())? {
+        let pool: Vec<String> = end
+            .addrs
+            .iter()
+            .filter(|(a, _)| in_pool(*a))
+            .map(|(a, len)| format!("{a}/{len}"))
+            .collect();
+        if end.master.is_some() || !end.up || !pool.is_empty() {
+            return Err(Outcome::failed(
+                format!(
+                    "the host end of every container's veth is UP, plugged into nothing, and \
+                     holds no address of {POOL}"
+                ),
+                format!(
+                    "the host end {} of {address} has master {}, is {}, and holds {}\n{}",
+                    end.name,
+                    end.master.as_deref().unwrap_or("none"),
+                    if end.up { "UP" } else { "DOWN" },
+                    if pool.is_empty() {
+                        "no pool address".to_string()
+                    } else {
+                        pool.join(", ")
+                    },
+                    lab_view(probe)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn host_routes(probe: &Probe) -> Verdict {
+    let running = three(probe)?;
+    let ends = ends(probe, running.iter())?;
+    let host = observe::host_network()?;
+    let view = || observe::routes_view("lab host's routes", &host);
+    let wide: Vec<String> = host
+        .routes
+        .iter()
+        .filter(|r| r.table == "main" && !r.is_default() && r.prefix_len() < 32)
+        .filter(|r| {
+            r.dst
+                .is_some_and(|d| in_pool(d.addr) || ends.iter().any(|(a, _)| d.contains(*a)))
+        })
+        .filter(|r| ends.iter().any(|(_, end)| r.dev.as_deref() == Some(&end.name)))
+        .map(|r| r.short())
+        .collect();
+    if !wide.is_empty() {
+        return Err(Outcome::failed(
+            format!(
+                "no route sends a whole range of {POOL} to one container's host end: each \
+                 container is routed by its own /32"
+            ),
+            format!("{}\n{}", wide.join("\n"), view()),
+        ));
+    }
+    for (address, end) in &ends {
+        let mine: Vec<_> = pool_host_routes(&host)
+            .into_iter()
+            .filter(|r| r.dst.is_some_and(|d| d.addr == *address))
+            .collect();
+        let right = mine.len() == 1
+            && mine[0].dev.as_deref() == Some(&end.name)
+            && mine[0].via.is_none()
+            && mine[0].kind == "unicast";
+        if !right {
+            return Err(Outcome::failed(
+                format!(
+                    "the lab host has one route to each container's address, {address}/32 dev \
+                     {} (its host end), no gateway",
+                    end.name
+                ),
+                format!(
+                    "routes to {address}/32: {}\n{}",
+                    if mine.is_empty() {
+                        "none".to_string()
+                    } else {
+                        mine.iter().map(|r| r.short()).collect::<Vec<_>>().join("; ")
+                    },
+                    view()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The neighbour-table parameter `proxy_delay` of interface `dev` in the lab host.
+fn proxy_delay(dev: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/sys/net/ipv4/neigh/{dev}/proxy_delay"))
+        .ok()
+        .map(|v| v.trim().to_string())
+}
+
+pub(super) fn proxy_arp(probe: &Probe) -> Verdict {
+    let running = three(probe)?;
+    let ends = ends(probe, running.iter())?;
+    let host = observe::host()?;
+    let baseline = invariants::baseline();
+    for scope in ["all", HOST_UPLINK] {
+        let now = host.sysctls.conf(scope, "proxy_arp").unwrap_or("0");
+        let before = baseline
+            .and_then(|b| b.sysctls.conf(scope, "proxy_arp"))
+            .unwrap_or("0");
+        if now != before && now != "0" {
+            return Err(Outcome::failed(
+                format!(
+                    "proxy ARP is on for the host ends only: net.ipv4.conf.{scope}.proxy_arp \
+                     stays {before} (host-wide, or on the uplink, the lab host would answer ARP \
+                     on {HOST_UPLINK} for addresses that are not its own)"
+                ),
+                format!("net.ipv4.conf.{scope}.proxy_arp is {now}"),
+            ));
+        }
+    }
+    for (address, end) in &ends {
+        // The host end holding the gateway itself answers ARP for it without proxy ARP (the
+        // ptp plugin's way).
+        if end.addrs.iter().any(|(a, _)| *a == GATEWAY) {
+            continue;
+        }
+        let on = host.sysctls.conf(&end.name, "proxy_arp").unwrap_or("?");
+        let delay = proxy_delay(&end.name).unwrap_or_else(|| "?".into());
+        if on != "1" || delay != "0" {
+            return Err(Outcome::failed(
+                format!(
+                    "the host end of every container has proxy_arp 1 \
+                     (net.ipv4.conf.END.proxy_arp) and proxy_delay 0 \
+                     (net.ipv4.neigh.END.proxy_delay; by default a proxy answer waits up to \
+                     0.8 s, at random)"
+                ),
+                format!(
+                    "the host end {} of {address} has proxy_arp {on} and proxy_delay {delay}",
+                    end.name
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The container's neighbour entry for the gateway, once an ARP for it has been sent: its
+/// MAC, if it was answered within `limit`.
+fn gateway_mac(container: &Running, limit: Duration) -> anyhow::Result<Option<String>> {
+    container.in_netns("ip", &["neigh", "flush", "dev", "eth0"])?;
+    // An echo to the gateway makes the kernel ask for its MAC (no one answers the echo
+    // itself: nobody holds 169.254.1.1).
+    let _ = container.exec("ping", &["-c", "1", "-W", "1", &GATEWAY.to_string()]);
+    Ok(observe::poll(limit, || {
+        let out = container
+            .in_netns(
+                "ip",
+                &["-j", "neigh", "show", "to", &GATEWAY.to_string(), "dev", "eth0"],
+            )
+            .ok()?;
+        let entries: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
+        entries.iter().find_map(|e| {
+            let answered = e["state"]
+                .as_array()
+                .is_some_and(|s| !s.iter().any(|s| s == "INCOMPLETE" || s == "FAILED"));
+            e["lladdr"].as_str().filter(|_| answered).map(str::to_string)
+        })
+    }))
+}
+
+pub(super) fn arp(probe: &Probe) -> Verdict {
+    let running = three(probe)?;
+    for container in running.iter() {
+        let end = super::host_end(probe, container)?;
+        let mac = gateway_mac(container, Duration::from_secs(3))?;
+        if mac.as_deref() != Some(end.mac.as_str()) {
+            return Err(Outcome::failed(
+                format!(
+                    "container {}'s ARP for {GATEWAY} is answered by its host end {} with its \
+                     MAC {}",
+                    container.name, end.name, end.mac
+                ),
+                format!(
+                    "{}\n{}",
+                    match mac {
+                        Some(mac) => format!("it was answered with {mac}"),
+                        None => "no answer within 3 s (the entry stays INCOMPLETE)".to_string(),
+                    },
+                    lab_view(probe)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn needs_route(probe: &Probe) -> Verdict {
+    let host = observe::host_network()?;
+    if host.route_to(GATEWAY).is_some() {
+        return Err(Outcome::LabError {
+            message: format!("the lab host of this check has a route covering {GATEWAY}"),
+        });
+    }
+    let mut starting = probe.spawn("a", &[], SLEEP)?;
+    let running = loop {
+        if starting.pid().is_some() {
+            match starting.running() {
+                Ok(running) => break running,
+                Err(again) => starting = again,
+            }
+        } else if starting.has_ended() {
+            // Refused: the step's own error, as the runtime reports it; and nothing kept.
+            match starting.finish() {
+                Ok(_) | Err(Outcome::HookFailed { .. }) | Err(Outcome::Failed { .. }) => {}
+                Err(trouble) => return Err(trouble),
+            }
+            let kept = super::records(probe);
+            if !kept.is_empty() {
+                return Err(Outcome::failed(
+                    "a refused container keeps no address",
+                    super::records_view(probe),
+                ));
+            }
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let answered = eth0_address(&observe::inside(&running)?).is_some()
+        && gateway_mac(&running, Duration::from_secs(3))?.is_some();
+    let view = lab_view(probe);
+    running.stop()?;
+    if !answered {
+        return Err(Outcome::failed(
+            format!(
+                "on a lab host with no route covering {GATEWAY} (no default route), a container \
+                 is refused with a clear error (`ip route get {GATEWAY}` fails): proxy ARP \
+                 answers only for addresses the host routes elsewhere"
+            ),
+            format!(
+                "container a started, and its ARP for {GATEWAY} was not answered within 3 s\n{view}"
+            ),
+        ));
+    }
+    Ok(())
+}
