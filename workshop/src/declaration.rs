@@ -48,6 +48,10 @@ pub struct Bench {
     /// The median, in milliseconds, that `check NN --solution` should stay under (else the
     /// default, [`CHECKS_WITHIN_MS`]).
     pub checks_within_ms: Option<u64>,
+    /// Also time the first ping from one container to another, as the host end answers ARP
+    /// for the gateway at once (`proxy_delay` 0) and with the kernel's default delay (step 10).
+    #[serde(default)]
+    pub first_packet: bool,
 }
 
 /// The median a step's checks against its solution should stay under, unless its `[bench]`

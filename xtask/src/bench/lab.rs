@@ -121,6 +121,16 @@ pub fn in_lab(args: cli::BenchLab) -> Result<ExitCode> {
             out.push_str(&many(&lab, subject, &baseline)?);
         }
     }
+    for step in steps
+        .iter()
+        .filter(|s| s.bench.as_ref().is_some_and(|b| b.first_packet))
+    {
+        out.push_str(&first_packet(
+            &lab,
+            &args.bin_dir.join(step.binary(true)),
+            runs,
+        )?);
+    }
     print!("{out}");
     Ok(ExitCode::SUCCESS)
 }
@@ -188,6 +198,90 @@ fn subjects(lab: &Lab, steps: &[Step], bin_dir: &Path) -> Result<(Vec<Subject>, 
         }
     }
     Ok((subjects, not_measured))
+}
+
+/// The first ping from one container to another, its gateway's MAC forgotten before each:
+/// with the host end answering ARP for the gateway at once (`proxy_delay` 0, as the solution
+/// sets it) and with the kernel's default delay (up to 0.8 s, at random), alternately.
+fn first_packet(lab: &Lab, binary: &Path, runs: usize) -> Result<String> {
+    let a = lab.start(binary, &[], "first-a")?;
+    let b = lab.start(binary, &[], "first-b")?;
+    let measured = (|| {
+        let target = eth0_address(b.pid)?;
+        let end = host_end(a.pid)?;
+        let delay = format!("/proc/sys/net/ipv4/neigh/{end}/proxy_delay");
+        // The containers' own busybox ping (the machine may have none), in a's namespace.
+        let busybox = Paths::new().rootfs.join("bin/busybox");
+        let busybox = busybox.to_str().context("the rootfs's path is not UTF-8")?;
+        let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+        for _ in 0..runs.max(5) {
+            for (value, times) in ["0", "80"].into_iter().zip(&mut times) {
+                std::fs::write(&delay, value).with_context(|| format!("writing {delay}"))?;
+                in_netns(a.pid, "ip", &["neigh", "flush", "dev", "eth0"])?;
+                let start = Instant::now();
+                in_netns(a.pid, busybox, &["ping", "-c", "1", "-W", "3", &target])?;
+                times.push(start.elapsed());
+            }
+        }
+        times.iter_mut().for_each(|t| t.sort());
+        let [now, default] = &times;
+        Ok::<_, anyhow::Error>(format!(
+            "| first ping to another container, proxy_delay 0 | {} | | |\n\
+             | first ping to another container, proxy_delay 80 (default) | {} | | {:.1} times \
+             slower |\n",
+            describe(now),
+            describe(default),
+            ms(median(default)) / ms(median(now)).max(0.001)
+        ))
+    })();
+    a.stop()?;
+    b.stop()?;
+    measured
+}
+
+/// Runs `program` (the lab host's) in the network namespace of process `pid`; fails unless
+/// it succeeds.
+fn in_netns(pid: i32, program: &str, args: &[&str]) -> Result<Vec<u8>> {
+    let out = Command::new("nsenter")
+        .arg(format!("--net=/proc/{pid}/ns/net"))
+        .arg(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .with_context(|| format!("running {program} in the namespace of {pid}"))?;
+    if !out.status.success() {
+        bail!(
+            "{program} {} failed in the namespace of {pid}",
+            args.join(" ")
+        );
+    }
+    Ok(out.stdout)
+}
+
+/// The IPv4 address on eth0 in the namespace of process `pid`.
+fn eth0_address(pid: i32) -> Result<String> {
+    let json = in_netns(pid, "ip", &["-j", "-4", "addr", "show", "dev", "eth0"])?;
+    let links: serde_json::Value = serde_json::from_slice(&json).context("reading ip -j")?;
+    links[0]["addr_info"][0]["local"]
+        .as_str()
+        .map(str::to_string)
+        .with_context(|| format!("no IPv4 address on eth0 in the namespace of {pid}"))
+}
+
+/// The lab host's end of the veth whose other end is eth0 in the namespace of `pid`.
+fn host_end(pid: i32) -> Result<String> {
+    let json = in_netns(pid, "ip", &["-j", "link", "show", "dev", "eth0"])?;
+    let links: serde_json::Value = serde_json::from_slice(&json).context("reading ip -j")?;
+    let peer = links[0]["link_index"]
+        .as_u64()
+        .with_context(|| format!("eth0 of {pid} is no veth"))?;
+    let out = Command::new("ip").args(["-j", "link"]).output()?;
+    let host: serde_json::Value = serde_json::from_slice(&out.stdout).context("reading ip -j")?;
+    host.as_array()
+        .and_then(|links| links.iter().find(|l| l["ifindex"].as_u64() == Some(peer)))
+        .and_then(|l| l["ifname"].as_str())
+        .map(str::to_string)
+        .with_context(|| format!("no host end of eth0 of {pid}"))
 }
 
 /// Resident memory: the lab's first process, an idle container and its step binary.
