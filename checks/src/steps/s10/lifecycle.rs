@@ -67,7 +67,10 @@ pub(super) fn stop_one(probe: &Probe) -> Verdict {
             records_view(probe),
         ));
     }
-    super::traffic::ping_pair(probe, &running[0], &running[1])
+    super::traffic::ping_pair(probe, &running[0], &running[1])?;
+    // The shared pieces stay for the others: forwarding, NAT.
+    super::traffic::web(probe, &running[0])?;
+    super::traffic::web(probe, &running[1])
 }
 
 pub(super) fn concurrent(probe: &Probe) -> Verdict {

@@ -5,9 +5,8 @@ use super::{address_of, ends, eth0_address, lab_view, observe, pool_host_routes,
 use crate::invariants;
 use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
-use lab::addresses::routed::{in_pool, GATEWAY, POOL};
+use lab::addresses::routed::{in_pool, FIRST, GATEWAY, LAST, POOL};
 use lab::addresses::HOST_UPLINK;
-use serde_json::Value;
 use std::net::IpAddr;
 use std::time::Duration;
 
@@ -24,24 +23,30 @@ pub(super) fn addresses(probe: &Probe) -> Verdict {
             ));
         }
         seen.push(address);
-        let wider: Vec<String> = inside
-            .links
-            .iter()
-            .flat_map(|l| l.addrs.iter().map(move |a| (l, a)))
-            .filter(|(_, (a, len))| in_pool(*a) && *len < 32)
-            .map(|(l, (a, len))| format!("{a}/{len} on {}", l.name))
+        // Every other address of the pool is reached through the gateway: no route puts
+        // the pool on eth0's link, where nobody would answer ARP for the others.
+        let direct: Vec<String> = [FIRST, LAST]
+            .into_iter()
+            .chain(seen.iter().copied())
+            .filter(|other| *other != address)
+            .filter_map(|other| {
+                let route = inside.route_to(other)?;
+                (route.via != Some(IpAddr::V4(GATEWAY))).then(|| format!("{other}: {}", route.short()))
+            })
             .collect();
-        if !wider.is_empty() {
+        if !direct.is_empty() {
             return Err(Outcome::failed(
                 format!(
-                    "container {} holds its address as a /32 only: a wider prefix puts the \
-                     other containers on eth0's link, where nobody answers for them",
+                    "container {} reaches the rest of {POOL} through {GATEWAY}: its address is \
+                     a /32, and no route puts the pool on eth0's link (nobody there answers ARP \
+                     for the other containers)",
                     container.name
                 ),
                 format!(
-                    "{}\n{}",
-                    wider.join(", "),
-                    observe::links_view("in its namespace", &inside)
+                    "routes taken: {}\n{}\n{}",
+                    direct.join("; "),
+                    observe::links_view("in its namespace", &inside),
+                    observe::routes_view("routes", &inside)
                 ),
             ));
         }
@@ -220,12 +225,10 @@ pub(super) fn proxy_arp(probe: &Probe) -> Verdict {
         let delay = proxy_delay(&end.name).unwrap_or_else(|| "?".into());
         if on != "1" || delay != "0" {
             return Err(Outcome::failed(
-                format!(
-                    "the host end of every container has proxy_arp 1 \
-                     (net.ipv4.conf.END.proxy_arp) and proxy_delay 0 \
-                     (net.ipv4.neigh.END.proxy_delay; by default a proxy answer waits up to \
-                     0.8 s, at random)"
-                ),
+                "the host end of every container has proxy_arp 1 \
+                 (net.ipv4.conf.END.proxy_arp) and proxy_delay 0 \
+                 (net.ipv4.neigh.END.proxy_delay; by default a proxy answer waits up to 0.8 s, \
+                 at random)",
                 format!(
                     "the host end {} of {address} has proxy_arp {on} and proxy_delay {delay}",
                     end.name
@@ -236,35 +239,27 @@ pub(super) fn proxy_arp(probe: &Probe) -> Verdict {
     Ok(())
 }
 
-/// The container's neighbour entry for the gateway, once an ARP for it has been sent: its
-/// MAC, if it was answered within `limit`.
-fn gateway_mac(container: &Running, limit: Duration) -> anyhow::Result<Option<String>> {
-    container.in_netns("ip", &["neigh", "flush", "dev", "eth0"])?;
-    // An echo to the gateway makes the kernel ask for its MAC (no one answers the echo
-    // itself: nobody holds 169.254.1.1).
-    let _ = container.exec("ping", &["-c", "1", "-W", "1", &GATEWAY.to_string()]);
-    Ok(observe::poll(limit, || {
-        let out = container
-            .in_netns(
-                "ip",
-                &["-j", "neigh", "show", "to", &GATEWAY.to_string(), "dev", "eth0"],
-            )
-            .ok()?;
-        let entries: Vec<Value> = serde_json::from_slice(&out.stdout).ok()?;
-        entries.iter().find_map(|e| {
-            let answered = e["state"]
-                .as_array()
-                .is_some_and(|s| !s.iter().any(|s| s == "INCOMPLETE" || s == "FAILED"));
-            e["lladdr"].as_str().filter(|_| answered).map(str::to_string)
-        })
-    }))
+/// Who answers the container's ARP for the gateway: the MAC in the reply to its busybox
+/// `arping` (a broadcast request, as the kernel sends one), if one came within `seconds`.
+fn gateway_mac(container: &Running, seconds: u32) -> anyhow::Result<Option<String>> {
+    let out = container.exec(
+        "arping",
+        &["-f", "-c", "1", "-w", &seconds.to_string(), "-I", "eth0", &GATEWAY.to_string()],
+    )?;
+    // `Unicast reply from 169.254.1.1 [0A:EF:38:DA:46:AC] 0.008ms`
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    Ok(text
+        .lines()
+        .find(|l| l.contains("reply from"))
+        .and_then(|l| l.split_once('[')?.1.split_once(']'))
+        .map(|(mac, _)| mac.to_ascii_lowercase()))
 }
 
 pub(super) fn arp(probe: &Probe) -> Verdict {
     let running = three(probe)?;
     for container in running.iter() {
         let end = super::host_end(probe, container)?;
-        let mac = gateway_mac(container, Duration::from_secs(3))?;
+        let mac = gateway_mac(container, 3)?;
         if mac.as_deref() != Some(end.mac.as_str()) {
             return Err(Outcome::failed(
                 format!(
@@ -276,7 +271,8 @@ pub(super) fn arp(probe: &Probe) -> Verdict {
                     "{}\n{}",
                     match mac {
                         Some(mac) => format!("it was answered with {mac}"),
-                        None => "no answer within 3 s (the entry stays INCOMPLETE)".to_string(),
+                        None => "container# arping -f -c1 -w3 -I eth0 169.254.1.1: no reply within 3 s"
+                            .to_string(),
                     },
                     lab_view(probe)
                 ),
@@ -318,7 +314,7 @@ pub(super) fn needs_route(probe: &Probe) -> Verdict {
         std::thread::sleep(Duration::from_millis(5));
     };
     let answered = eth0_address(&observe::inside(&running)?).is_some()
-        && gateway_mac(&running, Duration::from_secs(3))?.is_some();
+        && gateway_mac(&running, 3)?.is_some();
     let view = lab_view(probe);
     running.stop()?;
     if !answered {

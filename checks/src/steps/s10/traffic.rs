@@ -67,7 +67,7 @@ pub(super) fn internet(probe: &Probe) -> Verdict {
 }
 
 /// wget of the lab's web page from inside `container`; the server must see the lab host.
-fn web(probe: &Probe, container: &Running) -> Verdict {
+pub(super) fn web(probe: &Probe, container: &Running) -> Verdict {
     let end = host_end(probe, container)?;
     web_via(probe, container, address_of(container)?, &end.name)
 }
