@@ -146,7 +146,7 @@ pub(crate) fn own_traffic_untouched() -> Verdict {
     Ok(())
 }
 
-pub(super) fn docker_host(probe: &Probe) -> Verdict {
+pub(crate) fn docker_host(probe: &Probe) -> Verdict {
     let running = start_all(probe, &["a", "b"])?;
     web(probe, &running[0])?;
     ping(probe, &running[0], &running[1])?;

@@ -4,12 +4,14 @@
 //! lab host's veths, host-local's leases.
 
 use super::cni::{host_veths, plugin_conf, Answer, Cni, Sandbox, NETWORK};
+use super::super::observe;
 use crate::probe::{stop_all, Probe};
 use crate::verdict::{Outcome, Verdict};
 use lab::addresses::containers::BRIDGE;
 use lab::addresses::DNS_ADDR;
 use serde_json::{json, Value};
 use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// What the containers of these checks run.
 const SLEEP: &[&str] = &["sleep", "30"];
@@ -197,10 +199,16 @@ fn nothing_left(cni: &Cni, before: &[String], id: &str, when: &str) -> Verdict {
             cni.leases_view(),
         ));
     }
-    let new: Vec<String> = host_veths()
-        .into_iter()
-        .filter(|v| !before.contains(v))
-        .collect();
+    let left = || -> Vec<String> {
+        host_veths()
+            .into_iter()
+            .filter(|v| !before.contains(v))
+            .collect()
+    };
+    // A veth whose other end was in a namespace that is gone goes with it, but the kernel
+    // removes it in the background, later on a busy machine: it may take a moment.
+    let _ = observe::poll(Duration::from_secs(3), || left().is_empty().then_some(()));
+    let new = left();
     if !new.is_empty() {
         return Err(Outcome::failed(
             format!("{when}, no veth of {id} is left on the lab host"),
@@ -434,10 +442,16 @@ pub(super) fn cleanup(probe: &Probe) -> Verdict {
             cni.leases_view(),
         ));
     }
-    let new: Vec<String> = host_veths()
-        .into_iter()
-        .filter(|v| !before.contains(v))
-        .collect();
+    let left = || -> Vec<String> {
+        host_veths()
+            .into_iter()
+            .filter(|v| !before.contains(v))
+            .collect()
+    };
+    // A veth whose other end was in a namespace that is gone goes with it, but the kernel
+    // removes it in the background, later on a busy machine: it may take a moment.
+    let _ = observe::poll(Duration::from_secs(3), || left().is_empty().then_some(()));
+    let new = left();
     if !new.is_empty() {
         return Err(Outcome::failed(
             "after the containers ended, no veth of theirs is left on the lab host",

@@ -149,6 +149,15 @@ pub const CHECKS: &[Check] = &[
         run: conformance::status,
     },
     Check {
+        name: "docker-host",
+        title: "with FORWARD policy DROP, containers attached through libcni reach the internet \
+                and each other; the policy stays DROP",
+        hint: 2,
+        limit: LIMIT,
+        profile: Profile::DockerHost,
+        run: s05::traffic::docker_host,
+    },
+    Check {
         name: "cleanup",
         title: "after run's containers ended (libcni's DEL, no namespace): no lease, no veth",
         hint: 2,
