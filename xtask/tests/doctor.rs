@@ -24,12 +24,14 @@ fn run(args: &[&str]) -> Output {
     doctor(args).output().expect("running xtask doctor")
 }
 
-const NAMES: [&str; 13] = [
+const NAMES: [&str; 15] = [
     "iproute2",
     "nsenter",
     "iptables",
     "busybox",
     "runc",
+    "go/libcni",
+    "cni plugins",
     "user namespaces",
     "kernel module veth",
     "kernel module bridge",

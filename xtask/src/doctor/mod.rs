@@ -127,6 +127,8 @@ fn host_findings(paths: &Paths) -> Vec<Finding> {
         ),
         // Step 09's CNI driver is built from Debian's libcni with Go.
         tools::go_libcni(),
+        // Steps 09 and 10 run the CNI reference plugins (host-local for their addresses).
+        tools::cni_plugins(),
         kernel::user_namespaces(),
     ];
     findings.extend(kernel::modules());

@@ -137,6 +137,31 @@ pub fn go_libcni() -> Finding {
     }
 }
 
+/// The CNI reference plugins (Debian's containernetworking-plugins): step 09 runs host-local,
+/// loopback and portmap, step 10 host-local (a warning: only those steps need them).
+pub fn cni_plugins() -> Finding {
+    const PLUGINS: &str = "/usr/lib/cni";
+    let missing: Vec<&str> = ["host-local", "loopback", "portmap", "bridge"]
+        .into_iter()
+        .filter(|p| !std::path::Path::new(PLUGINS).join(p).is_file())
+        .collect();
+    if missing.is_empty() {
+        return Finding::ok(
+            "cni plugins",
+            format!("{PLUGINS}: host-local, loopback, portmap, bridge"),
+        );
+    }
+    Finding::new(
+        "cni plugins",
+        Status::Warn,
+        format!(
+            "{} not in {PLUGINS} (steps 09 and 10 cannot be checked)",
+            missing.join(", ")
+        ),
+        "install them: sudo apt-get install containernetworking-plugins (or scripts/install-deps)",
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
