@@ -194,6 +194,17 @@ fn proxy_delay(dev: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
+/// Whether the lab host has a proxy neighbour entry for the gateway on `dev`.
+fn proxy_entry(dev: &str) -> bool {
+    let gateway = GATEWAY.to_string();
+    std::process::Command::new("ip")
+        .args(["-j", "neigh", "show", "proxy", "dev", dev])
+        .output()
+        .ok()
+        .and_then(|out| serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout).ok())
+        .is_some_and(|entries| entries.iter().any(|e| e["dst"] == gateway.as_str()))
+}
+
 pub(super) fn proxy_arp(probe: &Probe) -> Verdict {
     let running = three(probe)?;
     let ends = ends(probe, running.iter())?;
@@ -221,17 +232,22 @@ pub(super) fn proxy_arp(probe: &Probe) -> Verdict {
         if end.addrs.iter().any(|(a, _)| *a == GATEWAY) {
             continue;
         }
+        // Proxy ARP for every address the host routes elsewhere, or for the gateway alone
+        // (`ip neigh add proxy 169.254.1.1 dev END`): either answers, after proxy_delay.
         let on = host.sysctls.conf(&end.name, "proxy_arp").unwrap_or("?");
+        let entry = proxy_entry(&end.name);
         let delay = proxy_delay(&end.name).unwrap_or_else(|| "?".into());
-        if on != "1" || delay != "0" {
+        if (on != "1" && !entry) || delay != "0" {
             return Err(Outcome::failed(
                 "the host end of every container has proxy_arp 1 \
-                 (net.ipv4.conf.END.proxy_arp) and proxy_delay 0 \
-                 (net.ipv4.neigh.END.proxy_delay; by default a proxy answer waits up to 0.8 s, \
-                 at random)",
+                 (net.ipv4.conf.END.proxy_arp, or a proxy entry for 169.254.1.1) and \
+                 proxy_delay 0 (net.ipv4.neigh.END.proxy_delay; by default a proxy answer \
+                 waits up to 0.8 s, at random)",
                 format!(
-                    "the host end {} of {address} has proxy_arp {on} and proxy_delay {delay}",
-                    end.name
+                    "the host end {} of {address} has proxy_arp {on}, {} proxy entry for \
+                     {GATEWAY}, and proxy_delay {delay}",
+                    end.name,
+                    if entry { "a" } else { "no" }
                 ),
             ));
         }
