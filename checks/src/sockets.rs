@@ -51,6 +51,19 @@ pub fn http_get(to: SocketAddr) -> Result<String> {
     Ok(body.trim_end().to_string())
 }
 
+/// Whether `error` (of [`http_get`]) is a connection or read that timed out, rather than one
+/// refused or answered wrongly.
+pub fn timed_out(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause.downcast_ref::<std::io::Error>().is_some_and(|e| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            )
+        })
+    })
+}
+
 /// Sends one datagram to `to` and returns the first answer.
 pub fn udp_ask(to: SocketAddr, question: &str) -> Result<String> {
     let socket = UdpSocket::bind(("0.0.0.0", 0)).context("binding a UDP socket")?;
