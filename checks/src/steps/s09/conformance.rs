@@ -192,6 +192,20 @@ pub(super) fn del_twice(probe: &Probe) -> Verdict {
 }
 
 /// No lease of `id`, and no veth on the lab host besides `before`'s.
+/// The lab host's veths that `before` did not have, once they had a moment to go: a veth
+/// whose other end was in a namespace that is gone goes with it, but the kernel removes it in
+/// the background, later on a busy machine.
+fn veths_left(before: &[String]) -> Vec<String> {
+    let left = || -> Vec<String> {
+        host_veths()
+            .into_iter()
+            .filter(|v| !before.contains(v))
+            .collect()
+    };
+    let _ = observe::poll(Duration::from_secs(3), || left().is_empty().then_some(()));
+    left()
+}
+
 fn nothing_left(cni: &Cni, before: &[String], id: &str, when: &str) -> Verdict {
     if cni.leases().iter().any(|(_, held)| held == id) {
         return Err(Outcome::failed(
@@ -199,16 +213,7 @@ fn nothing_left(cni: &Cni, before: &[String], id: &str, when: &str) -> Verdict {
             cni.leases_view(),
         ));
     }
-    let left = || -> Vec<String> {
-        host_veths()
-            .into_iter()
-            .filter(|v| !before.contains(v))
-            .collect()
-    };
-    // A veth whose other end was in a namespace that is gone goes with it, but the kernel
-    // removes it in the background, later on a busy machine: it may take a moment.
-    let _ = observe::poll(Duration::from_secs(3), || left().is_empty().then_some(()));
-    let new = left();
+    let new = veths_left(before);
     if !new.is_empty() {
         return Err(Outcome::failed(
             format!("{when}, no veth of {id} is left on the lab host"),
@@ -442,16 +447,7 @@ pub(super) fn cleanup(probe: &Probe) -> Verdict {
             cni.leases_view(),
         ));
     }
-    let left = || -> Vec<String> {
-        host_veths()
-            .into_iter()
-            .filter(|v| !before.contains(v))
-            .collect()
-    };
-    // A veth whose other end was in a namespace that is gone goes with it, but the kernel
-    // removes it in the background, later on a busy machine: it may take a moment.
-    let _ = observe::poll(Duration::from_secs(3), || left().is_empty().then_some(()));
-    let new = left();
+    let new = veths_left(&before);
     if !new.is_empty() {
         return Err(Outcome::failed(
             "after the containers ended, no veth of theirs is left on the lab host",
