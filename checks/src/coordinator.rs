@@ -147,11 +147,11 @@ pub fn run(jobs: &[Job], paths: &LabPaths, parallel: usize) -> Result<Vec<CheckR
     Ok(results.into_iter().flatten().collect())
 }
 
-/// The machine's load, as "9.5 on 2 cores", when it is more than twice its cores: too busy
-/// for a time limit to say anything about the learner's code.
 /// How many times its limit a check may take while the machine is too busy ([`busy_machine`]).
 const BUSY_GRACE: u32 = 3;
 
+/// The machine's load, as "9.5 on 2 cores", when it is more than twice its cores: too busy
+/// for a time limit to say anything about the learner's code.
 fn busy_machine() -> Option<String> {
     let load: f64 = std::fs::read_to_string("/proc/loadavg")
         .ok()?
