@@ -4,8 +4,12 @@
 use anyhow::{bail, Context, Result};
 use cmd_lib::run_cmd;
 use container::Pid;
+use nix::errno::Errno;
 use nix::fcntl::{Flock, FlockArg};
+use nix::net::if_::if_nametoindex;
+use nix::sys::signal::kill;
 use std::fs::{self, File};
+use std::io::Read;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 
@@ -78,7 +82,7 @@ pub fn leases() -> Result<Vec<Lease>> {
         else {
             continue;
         };
-        let text = fs::read_to_string(&path).unwrap_or_default();
+        let text = read_small(&path);
         let mut words = text.split_whitespace();
         let name = words.next().unwrap_or("").to_string();
         let owner = words.next().and_then(|p| p.parse().ok()).unwrap_or(0);
@@ -91,14 +95,26 @@ pub fn leases() -> Result<Vec<Lease>> {
     Ok(found)
 }
 
+/// A lease file's text, read in one `read` (a record is a name and a PID, far less than the
+/// buffer); empty when it cannot be read (a release removed it meanwhile).
+fn read_small(path: &std::path::Path) -> String {
+    let mut buffer = [0u8; 512];
+    let read = File::open(path).and_then(|mut file| file.read(&mut buffer));
+    String::from_utf8_lossy(&buffer[..read.unwrap_or(0)]).into_owned()
+}
+
 /// The file recording an allocation of `address`.
 pub fn lease_file(address: Ipv4Addr) -> Result<PathBuf> {
     Ok(ipam_dir()?.join(address.to_string()))
 }
 
-/// Whether process `pid` still runs (in the lab, `/proc` shows its processes).
+/// Whether process `pid` still runs: signal 0 is sent to nobody, but it fails with ESRCH
+/// once there is no such process.
 pub fn alive(pid: u32) -> bool {
-    pid != 0 && PathBuf::from(format!("/proc/{pid}")).exists()
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    pid > 0 && !matches!(kill(Pid::from_raw(pid), None), Err(Errno::ESRCH))
 }
 
 /// The address allocated to the container `name`.
@@ -174,10 +190,9 @@ fn check_or_add(table: &str, rule: &str) -> Result<()> {
 /// failed `del` is no error if the kernel removed it meanwhile.
 pub fn detach(pid: Pid) -> Result<()> {
     let host = host_end(pid);
-    if run_cmd!(ip link show dev $host >/dev/null 2>&1).is_ok()
-        && run_cmd!(ip link del $host 2>/dev/null).is_err()
-        && run_cmd!(ip link show dev $host >/dev/null 2>&1).is_ok()
-    {
+    // Whether the link is there, asked of the kernel in this process (no `ip` to start).
+    let exists = |name: &str| if_nametoindex(name).is_ok();
+    if exists(&host) && run_cmd!(ip link del $host 2>/dev/null).is_err() && exists(&host) {
         bail!("cannot delete the link {host}");
     }
     Ok(())
