@@ -311,45 +311,63 @@ fn memory(lab: &Lab, solution: &Subject) -> Result<String> {
 /// A hundred containers at once: the cost of starting one must not grow. Each of the first
 /// and last ten starts follows a baseline start at the same fill, so that what grows with the
 /// number of running containers (processes, namespaces) and what grows with the step's own
-/// networking can be told apart.
+/// networking can be told apart. The hundred are started [`ROUNDS`] times and each window's
+/// starts pooled: ten starts alone are too few to tell a growth of a tenth from the machine's
+/// noise.
 fn many(lab: &Lab, subject: &Subject, baseline: &Path) -> Result<String> {
     let name = &subject.name;
-    let mut running = Vec::new();
-    let (mut times, mut bases) = (Vec::new(), Vec::new());
-    for i in 0..CONTAINERS {
-        if !(10..CONTAINERS - 10).contains(&i) {
-            bases.push(lab.cycle(baseline, &[], &format!("{name}-base{i}"))?);
+    let (mut first, mut last, mut base_first, mut base_last) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut full, mut ten) = (Duration::ZERO, Duration::ZERO);
+    for round in 0..ROUNDS {
+        let mut running = Vec::new();
+        for i in 0..CONTAINERS {
+            let window = if i < 10 {
+                Some((&mut first, &mut base_first))
+            } else if i >= CONTAINERS - 10 {
+                Some((&mut last, &mut base_last))
+            } else {
+                None
+            };
+            let tag = format!("{name}-r{round}-{i}");
+            let Some((times, bases)) = window else {
+                running.push(lab.start(&subject.binary, &subject.start, &tag)?);
+                continue;
+            };
+            bases.push(lab.cycle(baseline, &[], &format!("{tag}-base"))?);
+            let start = Instant::now();
+            let started = lab.start(&subject.binary, &subject.start, &tag)?;
+            times.push(start.elapsed());
+            running.push(started);
         }
-        let start = Instant::now();
-        let started = lab.start(&subject.binary, &subject.start, &format!("{name}-many{i}"))?;
-        times.push(start.elapsed());
-        running.push(started);
+        if round + 1 < ROUNDS {
+            for container in running {
+                container.stop()?;
+            }
+            continue;
+        }
+        // Steady state, the steadier measure: one more container started (and stopped) at a
+        // hundred, then at ten, each start next to a baseline start at the same fill.
+        full = fill_cycles(lab, subject, baseline, "full")?;
+        for container in running.drain(10..) {
+            container.stop()?;
+        }
+        ten = fill_cycles(lab, subject, baseline, "ten")?;
+        for container in running {
+            container.stop()?;
+        }
     }
-    // Steady state, the steadier measure: one more container started (and stopped) at a
-    // hundred, then at ten, each start next to a baseline start at the same fill.
-    let full = fill_cycles(lab, subject, baseline, "full")?;
-    for container in running.drain(10..) {
-        container.stop()?;
+    for window in [&mut first, &mut last, &mut base_first, &mut base_last] {
+        window.sort();
     }
-    let ten = fill_cycles(lab, subject, baseline, "ten")?;
-    for container in running {
-        container.stop()?;
-    }
-    let window = |from: usize, all: &[Duration]| {
-        let mut part: Vec<Duration> = all[from..from + 10].to_vec();
-        part.sort();
-        part
-    };
-    let (first, last) = (window(0, &times), window(CONTAINERS - 10, &times));
-    let (base_first, base_last) = (window(0, &bases), window(10, &bases));
     let cost_first = median(&first).saturating_sub(median(&base_first));
     let cost_last = median(&last).saturating_sub(median(&base_last));
     let measures = &subject.measures;
     Ok(format!(
-        "| {name}: containers 1-10 of {CONTAINERS} | {} | | {measures} {:.1} ms (baseline \
-         {:.1} ms) |\n\
-         | {name}: containers 91-100 of {CONTAINERS} | {} | flat | {measures} {:.1} ms \
-         (baseline {:.1} ms): {:.2} to 1-10 |\n",
+        "| {name}: containers 1-10 of {CONTAINERS}, {ROUNDS} fills | {} | | {measures} {:.1} ms \
+         (baseline {:.1} ms) |\n\
+         | {name}: containers 91-100 of {CONTAINERS}, {ROUNDS} fills | {} | flat | {measures} \
+         {:.1} ms (baseline {:.1} ms): {:.2} to 1-10 |\n",
         describe(&first),
         ms(cost_first),
         ms(median(&base_first)),
@@ -366,6 +384,9 @@ fn many(lab: &Lab, subject: &Subject, baseline: &Path) -> Result<String> {
         ms(full) / ms(ten).max(0.001),
     ))
 }
+
+/// How many times [`many`] fills the lab with a hundred containers.
+const ROUNDS: usize = 3;
 
 /// How many extra containers [`fill_cycles`] starts at each fill.
 const CYCLES: usize = 15;

@@ -101,8 +101,8 @@ pub enum Verb {
     /// one lab, for each step whose step.toml has a [bench] table: starting a container with
     /// the step's solution, and with its reference adapter (the same step done by real tools)
     /// where it declares one, against a start without networking; the first such step's
-    /// containers 1-10 vs 91-100 of a hundred running at once; and resident memory (the lab,
-    /// an idle container). Prints a table of medians and writes target/netlab/bench.md.
+    /// containers 1-10 vs 91-100 of a hundred running at once (the lab filled three times,
+    /// each window's starts pooled); and resident memory (the lab, an idle container). Prints a table of medians and writes target/netlab/bench.md.
     Bench(Bench),
     /// Internal: the part of `bench` that runs inside a lab (started by the checker).
     #[command(hide = true)]
