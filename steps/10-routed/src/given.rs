@@ -94,9 +94,13 @@ pub struct Lease {
     pub name: String,
     /// The step binary that allocated it.
     pub owner: u32,
+    /// The owner's ID as host-local recorded it (`web-4242`): what a DEL names.
+    pub id: String,
 }
 
-/// Every allocation: host-local's files named after an address, holding the owner's ID.
+/// Every allocation: host-local's files named after an address, holding the owner's ID. A
+/// file still empty is a reservation host-local is writing (it creates the file, then writes
+/// the ID): it is no lease yet, and is skipped.
 pub fn leases() -> Result<Vec<Lease>> {
     let dir = data_dir()?.join(NETWORK);
     let Ok(entries) = std::fs::read_dir(&dir) else {
@@ -114,11 +118,15 @@ pub fn leases() -> Result<Vec<Lease>> {
         };
         let text = std::fs::read_to_string(&path).unwrap_or_default();
         let id = text.lines().next().unwrap_or("").trim();
+        if id.is_empty() {
+            continue;
+        }
         let (name, owner) = id.rsplit_once('-').unwrap_or((id, "0"));
         found.push(Lease {
             address,
             name: name.to_string(),
             owner: owner.parse().unwrap_or(0),
+            id: id.to_string(),
         });
     }
     Ok(found)
@@ -132,7 +140,7 @@ pub fn allocate_address(name: &str, pid: Pid) -> Result<Ipv4Addr> {
     for lease in leases()? {
         let alive = PathBuf::from(format!("/proc/{}", lease.owner)).exists();
         if lease.owner == 0 || !alive || lease.name == name {
-            host_local("DEL", &format!("{}-{}", lease.name, lease.owner), "")?;
+            host_local("DEL", &lease.id, "")?;
         }
     }
     let result = host_local("ADD", &owner_id(name), &format!("/proc/{pid}/ns/net"))?;
