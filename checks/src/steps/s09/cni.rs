@@ -109,25 +109,34 @@ pub(super) fn plugin_conf(data_dir: &Path) -> Value {
     })
 }
 
+/// The CNI driver (libcni, built beside the lab's root filesystem by `cargo xtask check 09`).
+/// Missing, it is the lab's failure: every container start through libcni would fail, and no
+/// check may blame that on the learner's code.
+pub(super) fn driver(probe: &Probe) -> Result<PathBuf, Outcome> {
+    let paths = probe.lab.paths();
+    let rootfs = fs::canonicalize(&paths.rootfs).unwrap_or_else(|_| paths.rootfs.clone());
+    let driver = rootfs
+        .parent()
+        .map(|p| p.join("cni-driver"))
+        .unwrap_or_default();
+    if !driver.is_file() {
+        return Err(Outcome::LabError {
+            message: format!(
+                "the CNI driver {} is missing: `cargo xtask check 09` builds it (golang-go \
+                 and golang-github-appc-cni-dev: scripts/install-deps --dev)",
+                driver.display()
+            ),
+        });
+    }
+    Ok(driver)
+}
+
 impl Cni {
     /// The plugin directory and the list under `$NETLAB_STATE/cni-check`, host-local's data
     /// where the runtime keeps it (`$NETLAB_STATE/cni/networks`).
     pub fn new(probe: &Probe) -> Result<Cni, Outcome> {
+        let driver = driver(probe)?;
         let paths = probe.lab.paths();
-        let rootfs = fs::canonicalize(&paths.rootfs).unwrap_or_else(|_| paths.rootfs.clone());
-        let driver = rootfs
-            .parent()
-            .map(|p| p.join("cni-driver"))
-            .unwrap_or_default();
-        if !driver.is_file() {
-            return Err(Outcome::LabError {
-                message: format!(
-                    "the CNI driver {} is missing: `cargo xtask check 09` builds it (golang-go \
-                     and golang-github-appc-cni-dev: scripts/install-deps --dev)",
-                    driver.display()
-                ),
-            });
-        }
         let dir = paths.state.join("cni-check");
         let bin = dir.join("bin");
         fs::create_dir_all(&bin).context("creating the check's CNI_PATH")?;

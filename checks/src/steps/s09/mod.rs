@@ -14,6 +14,8 @@ mod conformance;
 
 use super::{s05, s06};
 use crate::catalog::{Check, LIMIT};
+use crate::probe::Probe;
+use crate::verdict::Verdict;
 use lab::Profile;
 
 /// Step 05's checks of the same three containers: one lab, the containers started once.
@@ -28,7 +30,7 @@ pub const CHECKS: &[Check] = &[
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
-        run: s05::ipam::addresses,
+        run: addresses,
     },
     Check {
         name: "ping-each-other",
@@ -36,7 +38,7 @@ pub const CHECKS: &[Check] = &[
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
-        run: s05::traffic::ping_each_other,
+        run: ping_each_other,
     },
     Check {
         name: "internet",
@@ -44,7 +46,7 @@ pub const CHECKS: &[Check] = &[
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
-        run: s05::traffic::internet,
+        run: internet,
     },
     Check {
         name: "from-internet",
@@ -53,7 +55,7 @@ pub const CHECKS: &[Check] = &[
         hint: 2,
         limit: LIMIT,
         profile: Profile::Fresh,
-        run: s06::from_internet,
+        run: from_internet,
     },
     Check {
         name: "version",
@@ -155,7 +157,7 @@ pub const CHECKS: &[Check] = &[
         hint: 2,
         limit: LIMIT,
         profile: Profile::DockerHost,
-        run: s05::traffic::docker_host,
+        run: docker_host,
     },
     Check {
         name: "cleanup",
@@ -166,3 +168,31 @@ pub const CHECKS: &[Check] = &[
         run: conformance::cleanup,
     },
 ];
+
+/// Step 05's or 06's `check`, once the CNI driver is known to be there: each of them starts
+/// containers through the step binary's `run`, which has libcni attach them, and a missing
+/// driver is the lab's failure, not the learner's code's.
+fn with_driver(probe: &Probe, check: fn(&Probe) -> Verdict) -> Verdict {
+    cni::driver(probe)?;
+    check(probe)
+}
+
+fn addresses(probe: &Probe) -> Verdict {
+    with_driver(probe, s05::ipam::addresses)
+}
+
+fn ping_each_other(probe: &Probe) -> Verdict {
+    with_driver(probe, s05::traffic::ping_each_other)
+}
+
+fn internet(probe: &Probe) -> Verdict {
+    with_driver(probe, s05::traffic::internet)
+}
+
+fn from_internet(probe: &Probe) -> Verdict {
+    with_driver(probe, s06::from_internet)
+}
+
+fn docker_host(probe: &Probe) -> Verdict {
+    with_driver(probe, s05::traffic::docker_host)
+}
