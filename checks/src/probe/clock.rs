@@ -86,6 +86,46 @@ impl LearnerClock {
     }
 }
 
+/// [`START_LIMIT`](super::START_LIMIT) on the learner's clock of one step binary, for the
+/// checks that wait for a container in their own loop (a lock held, a process paused): past
+/// it, the learner's hang; past [`BUSY_FACTOR`] times it by the wall clock first, a machine
+/// too busy to judge.
+pub struct StartClock(LearnerClock);
+
+impl StartClock {
+    /// The clock of the step binary `step_pid` (and its descendants), from now.
+    pub fn of(step_pid: i32) -> StartClock {
+        StartClock(LearnerClock::start(step_pid))
+    }
+
+    /// Whether the learner's time has reached the start limit, without judging the machine.
+    pub fn learner_over(&mut self) -> bool {
+        self.0.learner_over(super::START_LIMIT)
+    }
+
+    /// Whether the wall clock has gone past what a busy machine is allowed.
+    pub fn machine_over(&self) -> bool {
+        self.0.machine_over(super::START_LIMIT)
+    }
+
+    /// Ok while the wait may go on; past the limit, the outcome while `doing`: the learner's
+    /// hang, or the machine too busy to judge.
+    pub fn over(&mut self, doing: &str) -> Result<(), super::Outcome> {
+        if self.learner_over() {
+            Err(super::process::hang(doing, super::START_LIMIT, "", ""))
+        } else if self.machine_over() {
+            Err(super::process::busy(doing, &self.0))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The machine was too busy while `doing`.
+    pub fn busy(&self, doing: &str) -> super::Outcome {
+        super::process::busy(doing, &self.0)
+    }
+}
+
 /// Clock ticks as a duration (the kernel's USER_HZ, 100 on Linux).
 fn ticks(n: u64) -> Duration {
     Duration::from_millis(n * 10)

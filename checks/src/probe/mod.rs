@@ -5,6 +5,7 @@ mod clock;
 mod process;
 mod trouble;
 
+pub use clock::StartClock;
 pub use trouble::learner_trouble;
 
 use crate::verdict::Outcome;
@@ -256,6 +257,11 @@ impl Starting {
         self.process.id()
     }
 
+    /// The start limit on this step binary's clock, from now.
+    pub fn clock(&self) -> StartClock {
+        StartClock::of(self.process.id())
+    }
+
     /// Whether the step binary has ended already.
     pub fn has_ended(&mut self) -> bool {
         self.process.has_ended()
@@ -327,6 +333,11 @@ impl Starting {
 }
 
 impl Running {
+    /// The start limit on this step binary's clock, from now (a wait of its own: a lock).
+    pub fn clock(&self) -> StartClock {
+        StartClock::of(self.process.id())
+    }
+
     /// Runs a lab program (iproute2, ...) in the container's network namespace.
     pub fn in_netns(&self, program: &str, args: &[&str]) -> Result<Output> {
         netcmd::in_netns_of(self.pid, program)

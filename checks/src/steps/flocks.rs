@@ -1,8 +1,6 @@
 //! The lock files of the lab's state (`ipam/lock`, `rules.lock`), as the checks use them:
 //! held as another allocator would hold them, and watched in `/proc/locks` to see who waits.
 
-use crate::probe::START_LIMIT;
-use crate::verdict::Outcome;
 use anyhow::{Context, Result};
 use nix::fcntl::{Flock, FlockArg};
 use std::fs::{File, OpenOptions};
@@ -82,16 +80,4 @@ fn open(path: &Path) -> Result<File> {
         .write(true)
         .open(path)
         .with_context(|| format!("opening {}", path.display()))
-}
-
-/// A lock check's wait that has outlasted the start limit (`deadline`): timed out while
-/// `doing`, not a verdict on the lock.
-pub fn too_late(deadline: Instant, doing: &str) -> std::result::Result<(), Outcome> {
-    if Instant::now() > deadline {
-        return Err(Outcome::TimedOut {
-            seconds: START_LIMIT.as_secs(),
-            doing: doing.to_string(),
-        });
-    }
-    Ok(())
 }

@@ -3,7 +3,7 @@
 
 use super::super::flocks;
 use super::{observe, stop_all, three, SLEEP};
-use crate::probe::{Probe, Running, START_LIMIT};
+use crate::probe::{Probe, Running};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{Context, Result};
 use lab::addresses::containers::{assignable, FIRST, GATEWAY, LAST, PREFIX, SUBNET};
@@ -14,7 +14,7 @@ use std::io::Write;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub(crate) fn addresses(probe: &Probe) -> Verdict {
     let running = three(probe)?;
@@ -106,7 +106,7 @@ pub(super) fn exhausted(probe: &Probe) -> Verdict {
 /// With every address recorded, a new container must be refused.
 fn refused_when_full(probe: &Probe) -> Verdict {
     let mut full = probe.spawn("full", &[], SLEEP)?;
-    let deadline = Instant::now() + START_LIMIT;
+    let mut clock = full.clock();
     let refused = loop {
         if let Some(pid) = full.pid() {
             let got = observe::inside_pid(pid)
@@ -118,12 +118,7 @@ fn refused_when_full(probe: &Probe) -> Verdict {
         if full.has_ended() {
             break Ok(());
         }
-        if Instant::now() > deadline {
-            return Err(Outcome::TimedOut {
-                seconds: START_LIMIT.as_secs(),
-                doing: "starting a container with every address taken".into(),
-            });
-        }
+        clock.over("starting a container with every address taken")?;
         thread::sleep(Duration::from_millis(5));
     };
     match refused {

@@ -13,11 +13,11 @@ use super::super::flocks;
 use super::ipam::{address_of, ipam, ipam_view, leases};
 use super::tracer::{Event, Traced};
 use super::SLEEP;
-use crate::probe::{stop_all, Probe, Running, Starting, START_LIMIT};
+use crate::probe::{stop_all, Probe, Running, Starting};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
 use std::net::Ipv4Addr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Other containers started while container a does not hold the lock, at most.
 const OTHERS: &[&str] = &["b", "c", "d"];
@@ -30,7 +30,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
     let first = probe.spawn("a", &[], SLEEP)?;
     let mut traced =
         Traced::seize(first.step_pid(), &path).context("following the step binary (ptrace)")?;
-    let mut deadline = Instant::now() + START_LIMIT;
+    let mut clock = first.clock();
     // While the check holds the lock: the container must wait for it, in flock.
     loop {
         let event = traced.poll()?;
@@ -54,7 +54,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
             drop(traced);
             return Err(ended(first));
         }
-        flocks::too_late(deadline, "a container waiting for ipam/lock")?;
+        clock.over("a container waiting for ipam/lock")?;
         traced.pause();
     }
     // Before it takes the lock: stopped (out of its wait), it lets another allocation pass.
@@ -64,7 +64,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
     let mut names = OTHERS.iter();
     if let Some(name) = names.next() {
         others.push(meanwhile(probe, name, &mut traced)?);
-        deadline = Instant::now() + START_LIMIT;
+        clock = first.clock();
     }
     traced.resume()?;
     // Until it runs: each release of the lock is another allocation's turn.
@@ -74,13 +74,13 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
             Event::Released => {
                 if let Some(name) = names.next() {
                     others.push(meanwhile(probe, name, &mut traced)?);
-                    deadline = Instant::now() + START_LIMIT;
+                    clock = first.clock();
                 }
                 traced.resume()?;
             }
             Event::Running => traced.pause(),
         }
-        flocks::too_late(deadline, "starting a container")?;
+        clock.over("starting a container")?;
     }
     traced.detach();
     let container = first.wait_running()?;
@@ -115,8 +115,8 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
 /// that the stopped step binary holds, the step binary goes on (and is followed, its
 /// releases let pass) until the new container runs.
 fn meanwhile(probe: &Probe, name: &str, traced: &mut Traced) -> Result<Running, Outcome> {
-    let deadline = Instant::now() + START_LIMIT;
     let mut other = probe.spawn(name, &[], SLEEP)?;
+    let mut clock = other.clock();
     let mut stopped = true;
     loop {
         if other.pid().is_some() {
@@ -137,7 +137,7 @@ fn meanwhile(probe: &Probe, name: &str, traced: &mut Traced) -> Result<Running, 
                 Event::Running | Event::Ended => {}
             }
         }
-        flocks::too_late(deadline, &format!("starting container {name}"))?;
+        clock.over(&format!("starting container {name}"))?;
         std::thread::sleep(Duration::from_millis(2));
     }
 }

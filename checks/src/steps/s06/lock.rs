@@ -209,7 +209,7 @@ fn wait_for(
         .iter()
         .map(|path| flocks::inode(path))
         .collect::<anyhow::Result<_>>()?;
-    let deadline = Instant::now() + START_LIMIT;
+    let mut clock = starting.clock();
     loop {
         let waiting: BTreeSet<u32> = flocks::waiters()?
             .into_iter()
@@ -225,12 +225,10 @@ fn wait_for(
         if starting.has_ended() {
             return Ok(Seen::Ended);
         }
-        if Instant::now() > deadline {
-            return Err(Outcome::TimedOut {
-                seconds: START_LIMIT.as_secs(),
-                doing: format!("waiting for container {} to start or to wait for a lock", starting.name),
-            });
-        }
+        clock.over(&format!(
+            "waiting for container {} to start or to wait for a lock",
+            starting.name
+        ))?;
         std::thread::sleep(Duration::from_millis(10));
     }
 }
@@ -243,7 +241,7 @@ fn ended(starting: Starting) -> Outcome {
 
 /// Waits until `starting` runs (Ok) or ends refused (Err: what it said).
 fn settle(starting: Starting) -> Result<Result<Running, String>, Outcome> {
-    let deadline = Instant::now() + START_LIMIT;
+    let mut clock = starting.clock();
     let mut starting = starting;
     loop {
         starting = match starting.running() {
@@ -253,9 +251,7 @@ fn settle(starting: Starting) -> Result<Result<Running, String>, Outcome> {
         if starting.has_ended() {
             return refused(starting.finish()).map(Err);
         }
-        if Instant::now() > deadline {
-            return starting.wait_running().map(Ok);
-        }
+        clock.over(&format!("starting container {}", starting.name))?;
         std::thread::sleep(Duration::from_millis(10));
     }
 }

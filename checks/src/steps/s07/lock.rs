@@ -7,10 +7,9 @@
 
 use super::super::flocks;
 use super::{join_opts, observe, SLEEP};
-use crate::probe::{Probe, START_LIMIT};
+use crate::probe::Probe;
 use crate::verdict::{Outcome, Verdict};
 use anyhow::Context;
-use std::time::Instant;
 
 pub(super) fn lock(probe: &Probe) -> Verdict {
     let path = probe.lab.paths().state.join("pods").join("lock");
@@ -22,7 +21,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
     let options = join_opts("c1");
     let options: Vec<&str> = options.iter().map(String::as_str).collect();
     let mut c2 = probe.spawn("c2", &options, SLEEP)?;
-    let deadline = Instant::now() + START_LIMIT;
+    let mut clock = c2.clock();
     loop {
         if c2.pid().is_some() {
             return Err(Outcome::failed(
@@ -40,7 +39,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
         if c2.has_ended() {
             return Err(c2.ended("container c2 waits for the pods' lock, then joins c1's pod"));
         }
-        flocks::too_late(deadline, "a container waiting for pods/lock to join a pod")?;
+        clock.over("a container waiting for pods/lock to join a pod")?;
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     drop(held);
@@ -49,7 +48,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
     // Leaving: c1's command ends; its step binary waits for the lock before it leaves.
     let held = flocks::hold(&path)?;
     c1.end_command().context("ending c1's command")?;
-    let deadline = Instant::now() + START_LIMIT;
+    let mut clock = c1.clock();
     loop {
         if c1.has_ended() {
             return Err(Outcome::failed(
@@ -64,7 +63,7 @@ pub(super) fn lock(probe: &Probe) -> Verdict {
         if flocks::waited_for(ino)? {
             break;
         }
-        flocks::too_late(deadline, "a member waiting for pods/lock to leave its pod")?;
+        clock.over("a member waiting for pods/lock to leave its pod")?;
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     drop(held);
