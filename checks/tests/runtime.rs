@@ -2,7 +2,8 @@
 //! exit status is the step binary's, each container has its hostname and its own /etc, the
 //! command is confined like Docker's default (capabilities, no_new_privs, seccomp, read-only
 //! and masked kernel files) and cannot change the shared base root filesystem, and a step
-//! binary outside a lab refuses to start.
+//! binary outside a lab refuses to start; a container with a network namespace of its own is
+//! IPv4-only (lo keeps ::1).
 
 mod common;
 
@@ -170,4 +171,18 @@ umount-proc:refused
 busybox
 ";
     assert_eq!(ran.stdout, expected, "{}", ran.describe());
+}
+
+#[test]
+fn a_container_with_a_network_of_its_own_is_ipv4_only_but_lo_keeps_its_ipv6() {
+    // As Docker on a network without IPv6: off on eth0 (no link-local address, no multicast
+    // for a bridge to flood to every container) and for interfaces to come; lo keeps ::1.
+    let mut command = common::lab_script(
+        "$BIN run --name c1 -- sh -c 'cd /proc/sys/net/ipv6/conf; \
+         cat eth0/disable_ipv6 default/disable_ipv6 lo/disable_ipv6; \
+         awk \"{print \\$6}\" /proc/net/if_inet6'",
+    );
+    command.env("BIN", paths().bin("solution03"));
+    let ran = run(&mut command, Duration::from_secs(60));
+    assert_eq!(ran.stdout, "1\n1\n0\nlo\n", "{}", ran.describe());
 }

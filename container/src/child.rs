@@ -2,6 +2,7 @@
 
 use crate::confine;
 use crate::hooks;
+use crate::ipv6;
 use crate::protocol;
 use crate::rootfs;
 use crate::{Container, Hook};
@@ -23,6 +24,9 @@ pub struct Plan<'a> {
     /// The lab host's network namespace (`net:[inode]`): a container that joins another's
     /// must have left it once `in_container` is done.
     pub host_netns: String,
+    /// Whether the container was cloned into a network namespace of its own (not when it
+    /// joins another's, nor when the step asks for none).
+    pub own_netns: bool,
     /// Read end: the parent writes its PID-as-seen-by-the-host once `on_host` is done.
     pub go: File,
     /// Write end: the child writes one byte once it is about to exec.
@@ -75,6 +79,9 @@ fn prepare(plan: &mut Plan) -> Result<(), Stop> {
         ..plan.container.clone()
     };
     sethostname(&container.name).context("setting the hostname")?;
+    if plan.own_netns {
+        ipv6::off_but_loopback().context("turning IPv6 off in the container's namespace")?;
+    }
     if hooks::call("inside the container", plan.in_container, &container).is_err() {
         show_network();
         return Err(Stop::Quiet);

@@ -7,7 +7,8 @@
 //!
 //! 1. the parent clones the child, which waits;
 //! 2. the parent runs [`Networking::on_host`] with the child's PID;
-//! 3. the child runs [`Networking::in_container`] (still seeing the lab's files, so `ip` is
+//! 3. the child turns IPv6 off in its own network namespace (the lab is IPv4-only; see
+//!    `ipv6`), then runs [`Networking::in_container`] (still seeing the lab's files, so `ip` is
 //!    the lab's iproute2, and with every privilege), then pivots into its root filesystem,
 //!    confines itself like Docker's default (read-only and masked kernel files, 14
 //!    capabilities, `no_new_privs`, a seccomp filter: see `confine`) and execs the command;
@@ -18,6 +19,7 @@ mod child;
 mod cli;
 mod confine;
 mod hooks;
+mod ipv6;
 pub mod ports;
 pub mod protocol;
 mod rootfs;

@@ -138,6 +138,7 @@ fn supervise(
         command: &request.command,
         in_container: networking.in_container,
         host_netns,
+        own_netns: extra.contains(CloneFlags::CLONE_NEWNET),
         go: File::from(go_read),
         ready: File::from(ready_write),
         parent_ends: [go_write.as_raw_fd(), ready_read.as_raw_fd()],
