@@ -120,13 +120,14 @@ impl Records {
     }
 
     /// One record, read in one `read` (a name and a PID, far less than the buffer); a file
-    /// that cannot be read (a release removed it meanwhile) is a lease of nobody.
+    /// that cannot be read (a release removed it meanwhile, or a symbolic link, never
+    /// followed) is a lease of nobody.
     fn read(&self, (address, file): &(Ipv4Addr, OsString)) -> Lease {
         let mut buffer = [0u8; 512];
         let read = openat(
             &self.dir,
             file.as_os_str(),
-            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC | OFlag::O_NOFOLLOW,
             Mode::empty(),
         )
         .and_then(|fd| read(&fd, &mut buffer));
