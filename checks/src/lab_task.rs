@@ -3,7 +3,7 @@
 use crate::catalog;
 use crate::coordinator::RESULT_PREFIX;
 use crate::invariants;
-use crate::probe::{stop_all, Probe};
+use crate::probe::{stop_together, Probe};
 use crate::verdict::{Outcome, Verdict};
 use anyhow::{bail, Context, Result};
 use lab::{Lab, LabPaths};
@@ -48,11 +48,11 @@ pub fn run(paths: LabPaths, ids: &str, binary: PathBuf) -> Result<()> {
                 message: format!("the check {id} itself panicked (a bug in the workshop)"),
             },
         };
-        // The last of the lab's checks stops what they shared.
+        // The last of the lab's checks stops what they shared, all at once.
         if i + 1 == checks.len() {
             let kept = probe.kept.lock().unwrap_or_else(|e| e.into_inner()).take();
             if let Some(Ok(kept)) = kept {
-                let stopped = stop_all(kept);
+                let stopped = stop_together(kept);
                 if let (Outcome::Passed, Err(failure)) = (&outcome, stopped) {
                     outcome = failure;
                 }

@@ -10,7 +10,7 @@
 
 use crate::addresses::{HOST_UPLINK, UPLINK_PREFIX};
 use crate::netcmd;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use std::net::Ipv4Addr;
 
 /// The uplink's second address (another service's, say): traffic the host originates from it
@@ -99,9 +99,15 @@ fn nft_table() -> String {
     )
 }
 
-/// Seeds the foreign state into the lab host (its uplink already up), the filter table's
-/// FORWARD chain with policy `forward_policy` (`ACCEPT`, `DROP`): one `iptables-restore`, one
-/// `nft -f`, one `ip`.
+/// The foreign state's `ip` commands, run with those that wire the lab host's uplink (one
+/// `ip -batch` for both): the uplink's second address.
+pub fn uplink_commands() -> Vec<String> {
+    vec![format!("addr add {} dev {HOST_UPLINK}", second_addr_cidr())]
+}
+
+/// Seeds the rest of the foreign state into the lab host (its uplink already up, with
+/// [`uplink_commands`] run), the filter table's FORWARD chain with policy `forward_policy`
+/// (`ACCEPT`, `DROP`): one `iptables-restore`, one `nft -f`, the sysctls.
 pub fn apply(forward_policy: &str) -> Result<()> {
     netcmd::with_input(
         "iptables-restore",
@@ -109,8 +115,6 @@ pub fn apply(forward_policy: &str) -> Result<()> {
         &iptables_rules(forward_policy),
     )?;
     netcmd::with_input("nft", &["-f", "-"], &nft_table())?;
-    netcmd::ip_batch(&[format!("addr add {} dev {HOST_UPLINK}", second_addr_cidr())])
-        .context("the uplink's second address")?;
     for (key, value) in SYSCTLS {
         netcmd::set_sysctl(key, value)?;
     }

@@ -149,14 +149,17 @@ impl Lab {
         );
 
         ipv4_only()?;
-        netcmd::ip_batch(&["link set lo up".to_string()])?;
         let internet = internet::start(getpid())?;
-        netcmd::ip_batch(&[
+        // lo and the uplink (which the internet made) in one `ip`, with the foreign state's
+        // second address.
+        let mut wiring = vec![
+            "link set lo up".to_string(),
             format!("addr add {HOST_ADDR}/{UPLINK_PREFIX} dev {HOST_UPLINK}"),
             format!("link set {HOST_UPLINK} up"),
             format!("route add default via {ROUTER_ADDR}"),
-        ])
-        .context("wiring the lab host's uplink")?;
+        ];
+        wiring.extend(crate::foreign::uplink_commands());
+        netcmd::ip_batch(&wiring).context("wiring the lab host's uplink")?;
         wait_for_carrier(HOST_UPLINK)?;
         profile.apply().context("applying the lab profile")?;
         Ok(Lab {

@@ -394,6 +394,25 @@ impl Running {
     }
 }
 
+/// Stops the containers at once, as `docker stop a b c` does: SIGTERM to every step binary,
+/// then each waited for in turn ([`Running::stop`]'s limit, each on its own clock from when
+/// its wait begins); the first failure is the outcome.
+pub fn stop_together(running: Vec<Running>) -> Result<(), Outcome> {
+    for container in &running {
+        container.process.terminate();
+    }
+    let mut first = Ok(());
+    for mut container in running {
+        let stopped = container
+            .process
+            .finish(STOP_LIMIT, "stopping a container (cleanup)");
+        if let (Ok(()), Err(failure)) = (&first, stopped) {
+            first = Err(failure);
+        }
+    }
+    first
+}
+
 /// Stops the containers in order ([`Running::stop`]); the first failure is the outcome.
 pub fn stop_all(running: Vec<Running>) -> Result<(), Outcome> {
     for container in running {

@@ -7,6 +7,7 @@
 use anyhow::{bail, Context, Result};
 use cmd_lib::run_cmd;
 use container::Pid;
+use nix::net::if_::if_nametoindex;
 use std::fs;
 use std::net::Ipv4Addr;
 
@@ -21,10 +22,12 @@ pub fn ensure_bridge() -> Result<()> {
     // Made only when it is missing. Two containers may start at once and both find it
     // missing: "File exists" from the second `add` means the other one made it, which is
     // fine. Its own MAC address: without one, a bridge takes its lowest port's, and changes
-    // it when that container stops.
-    if run_cmd!(ip link show dev $BRIDGE >/dev/null 2>&1).is_err()
+    // it when that container stops. Whether it is there is asked of the kernel in this
+    // process, as `ip link show dev netlab0` would (no `ip` to start for every container).
+    let exists = || if_nametoindex(BRIDGE).is_ok();
+    if !exists()
         && run_cmd!(ip link add $BRIDGE address $BRIDGE_MAC type bridge 2>/dev/null).is_err()
-        && run_cmd!(ip link show dev $BRIDGE >/dev/null 2>&1).is_err()
+        && !exists()
     {
         bail!("cannot create the bridge {BRIDGE}");
     }

@@ -386,10 +386,10 @@ fn many(lab: &Lab, subject: &Subject, baseline: &Path) -> Result<String> {
 }
 
 /// How many times [`many`] fills the lab with a hundred containers.
-const ROUNDS: usize = 3;
+const ROUNDS: usize = 5;
 
 /// How many extra containers [`fill_cycles`] starts at each fill.
-const CYCLES: usize = 15;
+const CYCLES: usize = 40;
 
 /// The median cost over the baseline of starting one more container at the present fill:
 /// [`CYCLES`] starts, each stopped again, each next to a baseline start.

@@ -4,7 +4,7 @@
 
 use super::ipam::{eth0_address, ipam_view};
 use super::{observe, SLEEP};
-use crate::probe::{Probe, Running, StartClock, Starting, START_LIMIT};
+use crate::probe::{stop_together, Probe, Running, StartClock, Starting, START_LIMIT};
 use crate::verdict::{Outcome, Verdict};
 use std::net::Ipv4Addr;
 use std::thread;
@@ -50,10 +50,8 @@ pub(super) fn concurrent(probe: &Probe) -> Verdict {
             format!("rules present more than once:\n{}", twice.join("\n")),
         ));
     }
-    for container in running {
-        container.stop()?;
-    }
-    Ok(())
+    // Stopped as they started, all at once: each release under the lock too.
+    stop_together(running)
 }
 
 /// Waits until every one of `starting` runs; one ending first is a failure. Hung means no

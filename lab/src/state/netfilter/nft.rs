@@ -38,6 +38,34 @@ pub fn rule_texts(text: &str) -> Texts {
     texts
 }
 
+/// A native rule as `nft -j` lists it, enough to know its text again: family, table, handle,
+/// and its expressions and comment as JSON (a handle reused for another rule is another key).
+pub type RuleKey = (String, String, u64, String);
+
+/// The rules of `nft -j list ruleset` whose text the model shows: those of every table but
+/// `skip`'s (iptables-nft's, whose text iptables-nft-save gives).
+pub fn native_rules(json: &str, skip: &[(Family, String)]) -> Result<Vec<RuleKey>> {
+    let value: Value = serde_json::from_str(json)
+        .with_context(|| format!("nft -j gave no JSON: {}", json.trim()))?;
+    let items = value["nftables"].as_array().cloned().unwrap_or_default();
+    let skipped = |family: &str, name: &str| {
+        Family::parse(family).is_none_or(|f| skip.iter().any(|(sf, sn)| *sf == f && sn == name))
+    };
+    Ok(items
+        .iter()
+        .filter_map(|item| item.get("rule"))
+        .filter(|r| !skipped(&s(&r["family"]), &s(&r["table"])))
+        .map(|r| {
+            (
+                s(&r["family"]),
+                s(&r["table"]),
+                r["handle"].as_u64().unwrap_or(0),
+                format!("{} {}", r["expr"], r["comment"]),
+            )
+        })
+        .collect())
+}
+
 /// The tables of `nft -j list ruleset`, but for `skip` (family, name): those iptables-nft
 /// listed already. `text` is `nft -a -s list ruleset`, for the rules' text.
 pub fn parse(json: &str, text: Option<&str>, skip: &[(Family, String)]) -> Result<Vec<Table>> {

@@ -25,13 +25,8 @@ impl Listings {
     /// an error: the others still count.
     pub fn parse(&self) -> Netfilter {
         let mut netfilter = Netfilter::default();
-        let mut skip = Vec::new();
+        let skip = self.nft_tables();
         if let Some(text) = &self.iptables {
-            skip.extend(
-                iptables::table_names(text)
-                    .into_iter()
-                    .map(|name| (Family::Ip, name)),
-            );
             netfilter.tables.extend(iptables::parse(text, false));
         }
         if let Some(text) = &self.legacy {
@@ -44,6 +39,16 @@ impl Listings {
             }
         }
         netfilter
+    }
+
+    /// The nf_tables tables iptables-nft listed (family, name): nft lists them too, but their
+    /// rules are read from iptables-nft-save.
+    fn nft_tables(&self) -> Vec<(Family, String)> {
+        self.iptables
+            .iter()
+            .flat_map(|text| iptables::table_names(text))
+            .map(|name| (Family::Ip, name))
+            .collect()
     }
 }
 
@@ -63,14 +68,14 @@ pub fn read(place: &Place) -> Netfilter {
         _ => None,
     };
     let Some(key) = key else {
-        return run_tools(place);
+        return run_tools(place, None);
     };
     let kept = READ.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, netfilter)) = kept.iter().find(|(k, _)| *k == key) {
         return netfilter.clone();
     }
     drop(kept);
-    let netfilter = run_tools(place);
+    let netfilter = run_tools(place, Some(key.0));
     // Kept only if nothing was committed meanwhile (the tools saw this generation).
     if netfilter.problems.is_empty() && generation(place).ok().flatten() == Some(key) {
         let mut kept = READ.lock().unwrap_or_else(|e| e.into_inner());
@@ -104,9 +109,41 @@ fn generation(place: &Place) -> Result<Option<(u64, u32)>> {
     })?
 }
 
-/// Runs the tools in `place`: whatever could not be read (a tool missing) is one problem of
-/// the result.
-fn run_tools(place: &Place) -> Netfilter {
+/// nft's own text of the native rules (`nft -a -s list ruleset`), by namespace cookie, with
+/// the rules it was read for: a rule's text never changes, so a listing whose native rules
+/// were all read before needs no second nft run (iptables-nft's rules, which change the
+/// generation, have their text from iptables-nft-save).
+static TEXTS: Mutex<Vec<(u64, Vec<nft::RuleKey>, String)>> = Mutex::new(Vec::new());
+
+/// The text listing that gives every rule of `rules` its text: the one read before in the
+/// namespace `cookie` when it covers them all, or `nft -a -s list ruleset` now. None when
+/// there are no such rules, or nft could not say.
+fn nft_text(place: &Place, cookie: Option<u64>, rules: &[nft::RuleKey]) -> Option<String> {
+    if rules.is_empty() {
+        return None;
+    }
+    let kept = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, read, text)) = kept.iter().find(|(c, _, _)| Some(*c) == cookie) {
+        if rules.iter().all(|rule| read.contains(rule)) {
+            return Some(text.clone());
+        }
+    }
+    drop(kept);
+    let text = place.run("nft", &["-a", "-s", "list", "ruleset"]).ok()?;
+    if let Some(cookie) = cookie {
+        let mut kept = TEXTS.lock().unwrap_or_else(|e| e.into_inner());
+        kept.retain(|(c, _, _)| *c != cookie);
+        if kept.len() >= KEPT {
+            kept.remove(0);
+        }
+        kept.push((cookie, rules.to_vec(), text.clone()));
+    }
+    Some(text)
+}
+
+/// Runs the tools in `place` (the namespace `cookie`, when known): whatever could not be read
+/// (a tool missing) is one problem of the result.
+fn run_tools(place: &Place, cookie: Option<u64>) -> Netfilter {
     let mut problems = Vec::new();
     let mut listings = Listings::default();
     let mut note = |what: &str, e: anyhow::Error| problems.push(format!("{what}: {e:#}"));
@@ -131,8 +168,10 @@ fn run_tools(place: &Place) -> Netfilter {
     }
     match place.run("nft", &["-j", "list", "ruleset"]) {
         Ok(json) => {
+            // JSON that does not parse is Listings::parse's problem to report.
+            let rules = nft::native_rules(&json, &listings.nft_tables()).unwrap_or_default();
+            listings.nft_text = nft_text(place, cookie, &rules);
             listings.nft_json = Some(json);
-            listings.nft_text = place.run("nft", &["-a", "-s", "list", "ruleset"]).ok();
         }
         Err(e) => note("nft", e),
     }
