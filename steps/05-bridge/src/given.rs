@@ -178,26 +178,26 @@ pub fn ensure_rule(table: &str, rule: &str) -> Result<()> {
 /// (`iptables -C`), and those missing added in order, in one more `iptables-restore`.
 pub fn ensure_rules(rules: &[(&str, &str)]) -> Result<()> {
     let _lock = lock_rules()?;
-    if restore(rules, "-C").is_ok() {
+    let check = restore_script(rules, "-C");
+    if run_cmd!(echo -n $check | iptables-restore -w --noflush 2>/dev/null).is_ok() {
         return Ok(());
     }
-    let mut missing = Vec::new();
-    for &(table, rule) in rules {
-        let words: Vec<&str> = rule.split_whitespace().collect();
-        let words = &words;
-        if run_cmd!(iptables -w -t $table -C $[words] 2>/dev/null).is_err() {
-            missing.push((table, rule));
-        }
-    }
+    let missing: Vec<(&str, &str)> = rules
+        .iter()
+        .copied()
+        .filter(|(table, rule)| !has_rule(table, rule))
+        .collect();
     if missing.is_empty() {
         return Ok(());
     }
-    restore(&missing, "-A").context("adding the rules")
+    let add = restore_script(&missing, "-A");
+    run_cmd!(echo -n $add | iptables-restore -w --noflush).context("adding the rules")?;
+    Ok(())
 }
 
-/// `iptables-restore -w --noflush` of `rules`, each line `OP RULE` (`-C`, `-A`), grouped by
-/// table in the order the tables first come.
-fn restore(rules: &[(&str, &str)], op: &str) -> Result<()> {
+/// An `iptables-restore` input of `rules`, each line `OP RULE` (`-C`, `-A`), grouped by table
+/// in the order the tables first come.
+fn restore_script(rules: &[(&str, &str)], op: &str) -> String {
     let mut tables: Vec<&str> = Vec::new();
     for (table, _) in rules {
         if !tables.contains(table) {
@@ -212,12 +212,7 @@ fn restore(rules: &[(&str, &str)], op: &str) -> Result<()> {
         }
         script.push_str("COMMIT\n");
     }
-    if op == "-C" {
-        run_cmd!(echo -n $script | iptables-restore -w --noflush 2>/dev/null)?;
-    } else {
-        run_cmd!(echo -n $script | iptables-restore -w --noflush)?;
-    }
-    Ok(())
+    script
 }
 
 /// The lock of the rules' check-then-add (`$NETLAB_STATE/rules.lock`), held until dropped.
@@ -231,11 +226,18 @@ fn lock_rules() -> Result<Flock<File>> {
         .context("locking the rules")
 }
 
-/// `iptables -C`, then `-A` if the rule is missing (under [`lock_rules`]).
-fn check_or_add(table: &str, rule: &str) -> Result<()> {
+/// Whether `rule` is in `table` (`iptables -C`).
+fn has_rule(table: &str, rule: &str) -> bool {
     let words: Vec<&str> = rule.split_whitespace().collect();
     let rule = &words;
-    if run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_err() {
+    run_cmd!(iptables -w -t $table -C $[rule] 2>/dev/null).is_ok()
+}
+
+/// `iptables -C`, then `-A` if the rule is missing (under [`lock_rules`]).
+fn check_or_add(table: &str, rule: &str) -> Result<()> {
+    if !has_rule(table, rule) {
+        let words: Vec<&str> = rule.split_whitespace().collect();
+        let rule = &words;
         run_cmd!(iptables -w -t $table -A $[rule])?;
     }
     Ok(())

@@ -299,3 +299,21 @@ fn iptables_words_keep_quoted_comments_whole() {
             .contains(&"nat".to_string())
     );
 }
+
+#[test]
+fn native_rules_are_those_outside_iptables_nft_tables_keyed_by_their_expressions() {
+    use crate::state::netfilter::{nft, Family};
+    let json = include_str!("../fixtures/mixed/nft.json");
+    let all = nft::native_rules(json, &[]).expect("parses");
+    let skip = [
+        (Family::Ip, "filter".to_string()),
+        (Family::Ip, "nat".to_string()),
+    ];
+    let native = nft::native_rules(json, &skip).expect("parses");
+    assert!(!native.is_empty() && native.len() < all.len());
+    assert!(native.iter().all(|(_, table, _, _)| table == "foreign"));
+    // Each key holds the rule's expressions: two rules never share one.
+    let mut keys = native.clone();
+    keys.dedup();
+    assert_eq!(keys.len(), native.len());
+}
